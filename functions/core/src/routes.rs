@@ -1,0 +1,324 @@
+//! The five route handlers and the wrapper every function runs them in.
+//!
+//! A handler returns a response for every client outcome: an `Err` out of a proxy handler would
+//! become API Gateway's bare 502. Client errors are problem+json with a detail and are not logged
+//! as errors; server errors are opaque to the client and logged with their cause chain under the
+//! request id.
+
+use std::convert::Infallible;
+use std::time::Instant;
+
+use lambda_http::http::{HeaderValue, Method, StatusCode, header};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+
+use crate::auth;
+use crate::cursor::Cursor;
+use crate::domain::{Item, ItemId, ItemPatch, NewItem, Version};
+use crate::http::{self as h, IfMatch, Problem, ProblemKind};
+use crate::store::{Expect, ItemStore, StoreError};
+use crate::telemetry;
+
+/// The routes, one per Lambda function. Which method and path each serves is the contract's
+/// business (`x-function` in `api/openapi.json`); this only names the handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    CreateItem,
+    GetItem,
+    ListItems,
+    UpdateItem,
+    DeleteItem,
+}
+
+impl Route {
+    pub const ALL: [Route; 5] = [
+        Route::CreateItem,
+        Route::GetItem,
+        Route::ListItems,
+        Route::UpdateItem,
+        Route::DeleteItem,
+    ];
+
+    /// The function (and crate) name, as the contract's `x-function` spells it.
+    pub fn function_name(self) -> &'static str {
+        match self {
+            Route::CreateItem => "create-item",
+            Route::GetItem => "get-item",
+            Route::ListItems => "list-items",
+            Route::UpdateItem => "update-item",
+            Route::DeleteItem => "delete-item",
+        }
+    }
+
+    pub fn from_function_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.function_name() == name)
+    }
+}
+
+/// Why a request did not succeed.
+#[derive(Debug)]
+enum Failure {
+    Client(Problem),
+    Store(StoreError),
+}
+
+impl From<Problem> for Failure {
+    fn from(p: Problem) -> Self {
+        Failure::Client(p)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+/// Seconds a client should wait after a 503.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
+fn store_problem(e: &StoreError) -> Problem {
+    match e {
+        StoreError::NotFound => Problem::not_found(),
+        StoreError::VersionMismatch => Problem::new(
+            ProblemKind::PreconditionFailed,
+            "If-Match does not match the item's current ETag; read it again",
+        ),
+        StoreError::AlreadyExists => Problem::new(ProblemKind::Conflict, "the item already exists"),
+        StoreError::Throttled(_) | StoreError::Unavailable(_) => {
+            Problem::unavailable(RETRY_AFTER_SECONDS)
+        }
+        StoreError::Internal(_) | StoreError::Corrupt(_) => Problem::internal(),
+    }
+}
+
+/// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-11-29T04:36:31.123Z`.
+pub fn now_rfc3339() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+/// The page a list returns.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemPage {
+    items: Vec<Item>,
+    next_cursor: Option<String>,
+}
+
+/// The application: a store and the handlers over it.
+#[derive(Debug, Clone)]
+pub struct App<S> {
+    pub store: S,
+}
+
+impl<S: ItemStore> App<S> {
+    pub fn new(store: S) -> Self {
+        Self { store }
+    }
+
+    /// Runs one route for one request and logs one line about it. Never fails: every outcome
+    /// is a response.
+    pub async fn handle(&self, route: Route, req: Request) -> Result<Response<Body>, Infallible> {
+        let started = Instant::now();
+        let request_id = auth::api_request_id(&req);
+        let (method, resource) = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV1(ctx)) => (
+                ctx.http_method.to_string(),
+                ctx.resource_path.clone().unwrap_or_default(),
+            ),
+            _ => (req.method().to_string(), String::new()),
+        };
+        let outcome = match route {
+            Route::CreateItem => self.create(&req).await,
+            Route::GetItem => self.get(&req).await,
+            Route::ListItems => self.list(&req).await,
+            Route::UpdateItem => self.update(&req).await,
+            Route::DeleteItem => self.delete(&req).await,
+        };
+        let response = match outcome {
+            Ok(response) => response,
+            Err(Failure::Client(problem)) => problem.with_request_id(&request_id).into_response(),
+            Err(Failure::Store(error)) => {
+                let problem = store_problem(&error);
+                if problem.status >= 500 {
+                    tracing::error!(requestId = %request_id, function = route.function_name(), error = ?error, "request failed");
+                }
+                problem.with_request_id(&request_id).into_response()
+            }
+        };
+        tracing::info!(
+            requestId = %request_id,
+            function = route.function_name(),
+            method = %method,
+            resource = %resource,
+            status = response.status().as_u16(),
+            latencyMs = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+        Ok(response)
+    }
+
+    async fn create(&self, req: &Request) -> Result<Response<Body>, Failure> {
+        expect_method(req, &Method::POST)?;
+        let owner = auth::owner(req)?;
+        let body = h::json_object(req.headers(), req.body().as_ref())?;
+        let new = NewItem::from_json(&body).map_err(Problem::validation)?;
+        let now = now_rfc3339();
+        let item = Item {
+            id: ItemId::new(),
+            name: new.name,
+            description: new.description,
+            tags: new.tags,
+            version: Version::FIRST,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        self.store.create(&owner, &item).await?;
+        telemetry::count("ItemsCreated", Route::CreateItem.function_name());
+        let mut response = h::ok_json(StatusCode::CREATED, &item);
+        h::set_etag(&mut response, item.version);
+        if let Ok(location) =
+            HeaderValue::from_str(&format!("{}/{}", collection_path(req), item.id))
+        {
+            response.headers_mut().insert(header::LOCATION, location);
+        }
+        Ok(response)
+    }
+
+    async fn get(&self, req: &Request) -> Result<Response<Body>, Failure> {
+        expect_method(req, &Method::GET)?;
+        let owner = auth::owner(req)?;
+        let id = path_id(req)?;
+        let item = self
+            .store
+            .get(&owner, id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut response = h::ok_json(StatusCode::OK, &item);
+        h::set_etag(&mut response, item.version);
+        Ok(response)
+    }
+
+    async fn list(&self, req: &Request) -> Result<Response<Body>, Failure> {
+        expect_method(req, &Method::GET)?;
+        let owner = auth::owner(req)?;
+        let query = req.query_string_parameters_ref();
+        let limit = h::limit(query.and_then(|q| q.first("limit")))?;
+        let after = match query.and_then(|q| q.first("cursor")) {
+            None => None,
+            Some(raw) => Some(
+                Cursor::decode(raw, &owner)
+                    .ok_or_else(|| Problem::field("cursor", "is not a cursor this API gave you"))?
+                    .after,
+            ),
+        };
+        let page = self.store.list(&owner, limit, after).await?;
+        let body = ItemPage {
+            next_cursor: page.last.map(|after| Cursor { after }.encode(&owner)),
+            items: page.items,
+        };
+        Ok(h::ok_json(StatusCode::OK, &body))
+    }
+
+    async fn update(&self, req: &Request) -> Result<Response<Body>, Failure> {
+        expect_method(req, &Method::PATCH)?;
+        let owner = auth::owner(req)?;
+        let id = path_id(req)?;
+        let expect = expectation(req)?;
+        let body = h::json_object(req.headers(), req.body().as_ref())?;
+        let patch = ItemPatch::from_json(&body).map_err(Problem::validation)?;
+        let item = self
+            .store
+            .update(&owner, id, &patch, &expect, &now_rfc3339())
+            .await?;
+        telemetry::count("ItemsUpdated", Route::UpdateItem.function_name());
+        let mut response = h::ok_json(StatusCode::OK, &item);
+        h::set_etag(&mut response, item.version);
+        Ok(response)
+    }
+
+    async fn delete(&self, req: &Request) -> Result<Response<Body>, Failure> {
+        expect_method(req, &Method::DELETE)?;
+        let owner = auth::owner(req)?;
+        let id = path_id(req)?;
+        let expect = expectation(req)?;
+        self.store.delete(&owner, id, &expect).await?;
+        telemetry::count("ItemsDeleted", Route::DeleteItem.function_name());
+        Ok(h::empty_response(StatusCode::NO_CONTENT))
+    }
+}
+
+/// A function only ever receives its own method behind API Gateway; anything else is a wiring
+/// mistake, answered as the API answers an unknown method rather than acted on.
+fn expect_method(req: &Request, method: &Method) -> Result<(), Problem> {
+    if req.method() == method {
+        Ok(())
+    } else {
+        Err(Problem::new(ProblemKind::NotFound, "no such route"))
+    }
+}
+
+fn path_id(req: &Request) -> Result<ItemId, Problem> {
+    h::item_id(req.path_parameters_ref().and_then(|p| p.first("id")))
+}
+
+fn expectation(req: &Request) -> Result<Expect, Problem> {
+    Ok(match h::if_match(req.headers())? {
+        None | Some(IfMatch::Any) => Expect::Exists,
+        Some(IfMatch::Versions(versions)) => Expect::OneOf(versions),
+        Some(IfMatch::Never) => Expect::OneOf(Vec::new()),
+    })
+}
+
+/// The collection's path as the client addressed it (stage or base path included), from
+/// `requestContext.path`, so that `Location` resolves behind any stage or custom domain.
+fn collection_path(req: &Request) -> String {
+    let path = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(ctx)) => ctx.path.clone(),
+        _ => None,
+    };
+    path.unwrap_or_else(|| req.uri().path().to_owned())
+        .trim_end_matches('/')
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_has_a_distinct_function_name() {
+        for r in Route::ALL {
+            assert_eq!(Route::from_function_name(r.function_name()), Some(r));
+        }
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_milliseconds() {
+        let t = now_rfc3339();
+        assert!(t.ends_with('Z'), "{t}");
+        assert_eq!(t.len(), "2026-11-29T04:36:31.123Z".len(), "{t}");
+    }
+
+    #[test]
+    fn store_outages_are_503_and_store_bugs_are_opaque_500() {
+        let io = || -> Box<dyn std::error::Error + Send + Sync> { "boom".into() };
+        assert_eq!(store_problem(&StoreError::Throttled(io())).status, 503);
+        assert_eq!(store_problem(&StoreError::Unavailable(io())).status, 503);
+        let internal = store_problem(&StoreError::Internal(io()));
+        assert_eq!((internal.status, internal.detail), (500, None));
+        assert_eq!(store_problem(&StoreError::NotFound).status, 404);
+        assert_eq!(store_problem(&StoreError::VersionMismatch).status, 412);
+    }
+}

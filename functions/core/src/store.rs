@@ -1,0 +1,484 @@
+//! The item store: a small port and its DynamoDB adapter.
+//!
+//! Layout (see `api/table.json`): `PK = USER#<owner>`, `SK = ITEM#<id>`. Every write is
+//! conditional: a create never overwrites, an update or delete must find the item and, with
+//! `If-Match`, the same version. Listing is a Query on the caller's partition, never a Scan.
+
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+
+use crate::domain::{Description, Item, ItemId, ItemPatch, Name, Owner, Tags, Version};
+
+pub const PARTITION_KEY: &str = "PK";
+pub const SORT_KEY: &str = "SK";
+/// The TTL attribute (epoch seconds) of records that expire, such as idempotency records.
+pub const TTL_ATTRIBUTE: &str = "expiresAt";
+const OWNER_PREFIX: &str = "USER#";
+const ITEM_PREFIX: &str = "ITEM#";
+
+type BoxError = Box<dyn StdError + Send + Sync>;
+
+/// What a conditional write requires of the stored item's version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expect {
+    /// The item must exist; any version.
+    Exists,
+    /// The item must exist with one of these versions (none: the precondition cannot hold).
+    OneOf(Vec<Version>),
+}
+
+/// A page of a listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub items: Vec<Item>,
+    /// The last item of this page when DynamoDB says there may be more.
+    pub last: Option<ItemId>,
+}
+
+#[derive(thiserror::Error)]
+pub enum StoreError {
+    #[error("no such item")]
+    NotFound,
+    #[error("the item's version does not match")]
+    VersionMismatch,
+    #[error("an item with this id already exists")]
+    AlreadyExists,
+    #[error("DynamoDB throttled the request")]
+    Throttled(#[source] BoxError),
+    #[error("DynamoDB did not answer in time or could not be reached")]
+    Unavailable(#[source] BoxError),
+    #[error("DynamoDB request failed")]
+    Internal(#[source] BoxError),
+    #[error("a stored record is malformed: {0}")]
+    Corrupt(String),
+}
+
+impl fmt::Debug for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        error_chain_fmt(self, f)
+    }
+}
+
+/// Writes an error and every cause under it, one per line.
+pub fn error_chain_fmt(e: &dyn StdError, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    write!(f, "{e}")?;
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        write!(f, "\n  caused by: {c}")?;
+        cause = c.source();
+    }
+    Ok(())
+}
+
+/// The port the route handlers depend on.
+pub trait ItemStore: Send + Sync {
+    fn create(
+        &self,
+        owner: &Owner,
+        item: &Item,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get(
+        &self,
+        owner: &Owner,
+        id: ItemId,
+    ) -> impl Future<Output = Result<Option<Item>, StoreError>> + Send;
+    fn list(
+        &self,
+        owner: &Owner,
+        limit: u32,
+        after: Option<ItemId>,
+    ) -> impl Future<Output = Result<Page, StoreError>> + Send;
+    fn update(
+        &self,
+        owner: &Owner,
+        id: ItemId,
+        patch: &ItemPatch,
+        expect: &Expect,
+        now: &str,
+    ) -> impl Future<Output = Result<Item, StoreError>> + Send;
+    fn delete(
+        &self,
+        owner: &Owner,
+        id: ItemId,
+        expect: &Expect,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The DynamoDB adapter.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn tags_value(tags: &Tags) -> AttributeValue {
+    AttributeValue::L(tags.iter().map(|t| s(t.as_str())).collect())
+}
+
+pub fn partition_key(owner: &Owner) -> AttributeValue {
+    s(format!("{OWNER_PREFIX}{}", owner.as_str()))
+}
+
+fn sort_key(id: ItemId) -> AttributeValue {
+    s(format!("{ITEM_PREFIX}{id}"))
+}
+
+fn item_to_record(owner: &Owner, item: &Item) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (PARTITION_KEY.to_owned(), partition_key(owner)),
+        (SORT_KEY.to_owned(), sort_key(item.id)),
+        ("id".to_owned(), s(item.id.to_string())),
+        ("name".to_owned(), s(item.name.as_str())),
+        ("description".to_owned(), s(item.description.as_str())),
+        ("tags".to_owned(), tags_value(&item.tags)),
+        ("version".to_owned(), n(item.version.get())),
+        ("createdAt".to_owned(), s(&item.created_at)),
+        ("updatedAt".to_owned(), s(&item.updated_at)),
+    ])
+}
+
+fn record_to_item(record: &HashMap<String, AttributeValue>) -> Result<Item, StoreError> {
+    let text = |key: &str| {
+        record.get(key).and_then(|v| v.as_s().ok()).ok_or_else(|| {
+            StoreError::Corrupt(format!("attribute {key} is missing or not a string"))
+        })
+    };
+    let corrupt = |what: &str| StoreError::Corrupt(what.to_owned());
+    let id = ItemId::parse(text("id")?).ok_or_else(|| corrupt("bad id"))?;
+    let name = Name::parse(text("name")?).map_err(|_| corrupt("bad name"))?;
+    let description =
+        Description::parse(text("description")?).map_err(|_| corrupt("bad description"))?;
+    let tags = record
+        .get("tags")
+        .and_then(|v| v.as_l().ok())
+        .map(|l| {
+            l.iter()
+                .map(|v| v.as_s().cloned())
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .and_then(Result::ok)
+        .and_then(Tags::from_stored)
+        .ok_or_else(|| corrupt("bad tags"))?;
+    let version = record
+        .get("version")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .and_then(Version::new)
+        .ok_or_else(|| corrupt("bad version"))?;
+    Ok(Item {
+        id,
+        name,
+        description,
+        tags,
+        version,
+        created_at: text("createdAt")?.clone(),
+        updated_at: text("updatedAt")?.clone(),
+    })
+}
+
+/// Sorts an SDK failure into the outcomes the API distinguishes.
+fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(Box::new(err))
+        }
+        SdkError::ServiceError(service) => match service.err().code() {
+            Some(
+                "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "LimitExceededException",
+            ) => StoreError::Throttled(Box::new(err)),
+            Some("InternalServerError" | "ServiceUnavailable") => {
+                StoreError::Unavailable(Box::new(err))
+            }
+            _ => StoreError::Internal(Box::new(err)),
+        },
+        _ => StoreError::Internal(Box::new(err)),
+    }
+}
+
+/// Adds the version condition to a condition expression.
+fn version_condition(expect: &Expect, values: &mut HashMap<String, AttributeValue>) -> String {
+    let mut condition = format!("attribute_exists({PARTITION_KEY})");
+    if let Expect::OneOf(versions) = expect {
+        if versions.is_empty() {
+            // No version is 0, so this fails for an existing item, which is what a
+            // precondition that can never hold must do; a missing item still reads as missing.
+            values.insert(":expected0".to_owned(), n(0));
+            condition.push_str(" AND #version = :expected0");
+        } else {
+            let names: Vec<String> = (0..versions.len())
+                .map(|i| format!(":expected{i}"))
+                .collect();
+            for (name, v) in names.iter().zip(versions) {
+                values.insert(name.clone(), n(v.get()));
+            }
+            condition.push_str(&format!(" AND #version IN ({})", names.join(", ")));
+        }
+    }
+    condition
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+impl ItemStore for DynamoStore {
+    async fn create(&self, owner: &Owner, item: &Item) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item_to_record(owner, item)))
+            .condition_expression(format!("attribute_not_exists({PARTITION_KEY})"))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(PutItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Err(StoreError::AlreadyExists)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+
+    async fn get(&self, owner: &Owner, id: ItemId) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, partition_key(owner))
+            .key(SORT_KEY, sort_key(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        output.item().map(record_to_item).transpose()
+    }
+
+    async fn list(
+        &self,
+        owner: &Owner,
+        limit: u32,
+        after: Option<ItemId>,
+    ) -> Result<Page, StoreError> {
+        let start = after.map(|id| {
+            HashMap::from([
+                (PARTITION_KEY.to_owned(), partition_key(owner)),
+                (SORT_KEY.to_owned(), sort_key(id)),
+            ])
+        });
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_names("#sk", SORT_KEY)
+            .expression_attribute_values(":pk", partition_key(owner))
+            .expression_attribute_values(":prefix", s(ITEM_PREFIX))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .consistent_read(true)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(classify)?;
+        let items = output
+            .items()
+            .iter()
+            .map(record_to_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let last = match output.last_evaluated_key() {
+            None => None,
+            Some(key) => {
+                let sk = key
+                    .get(SORT_KEY)
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|v| v.strip_prefix(ITEM_PREFIX))
+                    .and_then(ItemId::parse)
+                    .ok_or_else(|| StoreError::Corrupt("bad LastEvaluatedKey".to_owned()))?;
+                Some(sk)
+            }
+        };
+        Ok(Page { items, last })
+    }
+
+    async fn update(
+        &self,
+        owner: &Owner,
+        id: ItemId,
+        patch: &ItemPatch,
+        expect: &Expect,
+        now: &str,
+    ) -> Result<Item, StoreError> {
+        let mut values = HashMap::from([(":one".to_owned(), n(1)), (":now".to_owned(), s(now))]);
+        let mut sets = vec![
+            "#version = #version + :one".to_owned(),
+            "#updatedAt = :now".to_owned(),
+        ];
+        let mut names = HashMap::from([
+            ("#version".to_owned(), "version".to_owned()),
+            ("#updatedAt".to_owned(), "updatedAt".to_owned()),
+        ]);
+        let mut set = |field: &str, value: AttributeValue| {
+            names.insert(format!("#{field}"), field.to_owned());
+            values.insert(format!(":{field}"), value);
+            sets.push(format!("#{field} = :{field}"));
+        };
+        if let Some(name) = &patch.name {
+            set("name", s(name.as_str()));
+        }
+        if let Some(description) = &patch.description {
+            set("description", s(description.as_str()));
+        }
+        if let Some(tags) = &patch.tags {
+            set("tags", tags_value(tags));
+        }
+        let condition = version_condition(expect, &mut values);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, partition_key(owner))
+            .key(SORT_KEY, sort_key(id))
+            .update_expression(format!("SET {}", sets.join(", ")))
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(output) => output
+                .attributes()
+                .ok_or_else(|| StoreError::Corrupt("UpdateItem returned no attributes".to_owned()))
+                .and_then(record_to_item),
+            Err(e) => match e.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
+                    Err(if c.item().is_some() {
+                        StoreError::VersionMismatch
+                    } else {
+                        StoreError::NotFound
+                    })
+                }
+                _ => Err(classify(e)),
+            },
+        }
+    }
+
+    async fn delete(&self, owner: &Owner, id: ItemId, expect: &Expect) -> Result<(), StoreError> {
+        let mut values = HashMap::new();
+        let condition = version_condition(expect, &mut values);
+        let mut request = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, partition_key(owner))
+            .key(SORT_KEY, sort_key(id))
+            .condition_expression(condition)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
+        if !values.is_empty() {
+            request = request
+                .expression_attribute_names("#version", "version")
+                .set_expression_attribute_values(Some(values));
+        }
+        match request.send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(DeleteItemError::ConditionalCheckFailedException(c)) => {
+                    Err(if c.item().is_some() {
+                        StoreError::VersionMismatch
+                    } else {
+                        StoreError::NotFound
+                    })
+                }
+                _ => Err(classify(e)),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_survives_the_round_trip_through_its_record() {
+        let owner = Owner::parse("alice").expect("owner");
+        let item = Item {
+            id: ItemId::new(),
+            name: Name::parse("n").expect("name"),
+            description: Description::parse("d").expect("description"),
+            tags: Tags::from_stored(vec!["a".into(), "b".into()]).expect("tags"),
+            version: Version::FIRST,
+            created_at: "2026-01-01T00:00:00.000Z".into(),
+            updated_at: "2026-01-01T00:00:00.000Z".into(),
+        };
+        let record = item_to_record(&owner, &item);
+        assert_eq!(record[PARTITION_KEY], s("USER#alice"));
+        assert_eq!(record_to_item(&record).expect("parses"), item);
+    }
+
+    #[test]
+    fn a_record_with_a_bad_attribute_is_corrupt_not_a_panic() {
+        let mut record = HashMap::new();
+        record.insert("id".to_owned(), n(5));
+        assert!(matches!(
+            record_to_item(&record),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn the_version_condition_names_each_expected_version() {
+        let mut values = HashMap::new();
+        let v = |x| Version::new(x).expect("nonzero");
+        let c = version_condition(&Expect::OneOf(vec![v(2), v(3)]), &mut values);
+        assert_eq!(
+            c,
+            "attribute_exists(PK) AND #version IN (:expected0, :expected1)"
+        );
+        assert_eq!(values[":expected1"], n(3));
+    }
+}

@@ -1,0 +1,10 @@
+//! Integration tests: every route against a real DynamoDB Local, one fresh table per test.
+//! Run with `make test`, which starts DynamoDB Local and sets `AWS_ENDPOINT_URL_DYNAMODB`.
+
+mod create;
+mod delete;
+mod get;
+mod helpers;
+mod identity;
+mod list;
+mod update;
