@@ -162,9 +162,11 @@ impl TestApp {
         let request = event.to_request().expect("a valid proxy event");
         let response = self.app.handle(route, request).await.expect("infallible");
         let (parts, body) = response.into_parts();
-        let body = match body.as_ref() {
-            b if b.is_empty() => Value::Null,
-            b => serde_json::from_slice(b).expect("every body is JSON"),
+        let bytes: &[u8] = body.as_ref();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(bytes).expect("every body is JSON")
         };
         TestResponse {
             status: parts.status.as_u16(),
