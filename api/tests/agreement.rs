@@ -1,0 +1,88 @@
+//! The contract's request schemas and the Rust parsing agree on one shared table of good and bad
+//! bodies (`api/fixtures/body-cases.json`): API Gateway's models and the functions accept and
+//! reject the same requests.
+
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+use api_contract::Contract;
+use items_core::domain::{ItemPatch, NewItem};
+use items_core::routes::Route;
+use serde_json::Value;
+
+const CASES: &str = include_str!("../fixtures/body-cases.json");
+
+fn rust_accepts(schema: &str, body: &Value) -> bool {
+    let Value::Object(object) = body else {
+        return false;
+    };
+    match schema {
+        "ItemCreate" => NewItem::from_json(object).is_ok(),
+        "ItemPatch" => ItemPatch::from_json(object).is_ok(),
+        other => panic!("no Rust parser for {other}"),
+    }
+}
+
+#[test]
+fn schemas_and_rust_parsing_agree_on_every_case() {
+    let contract = Contract::load().expect("contract");
+    let cases: Value = serde_json::from_str(CASES).expect("cases");
+    let mut checked = 0;
+    for case in cases["cases"].as_array().expect("cases array") {
+        let name = case["case"].as_str().expect("case name");
+        let schema_name = case["schema"].as_str().expect("schema name");
+        let expected = case["valid"].as_bool().expect("valid flag");
+        let body = &case["body"];
+        let schema = contract.schema(schema_name).expect("schema");
+        let validator = jsonschema::draft4::new(&schema).expect("a valid draft 4 schema");
+        assert_eq!(
+            validator.is_valid(body),
+            expected,
+            "schema {schema_name}: {name}"
+        );
+        assert_eq!(
+            rust_accepts(schema_name, body),
+            expected,
+            "Rust {schema_name}: {name}"
+        );
+        checked += 1;
+    }
+    assert!(checked >= 40, "only {checked} cases");
+}
+
+#[test]
+fn every_operation_is_served_by_a_route_function() {
+    for op in Contract::load()
+        .expect("contract")
+        .operations()
+        .expect("operations")
+    {
+        assert!(
+            Route::from_function_name(&op.function).is_some(),
+            "{} {} names {}, which is not a function",
+            op.method,
+            op.path,
+            op.function
+        );
+    }
+}
+
+#[test]
+fn the_item_id_pattern_accepts_exactly_what_the_server_makes() {
+    let contract = Contract::load().expect("contract");
+    let validator =
+        jsonschema::draft4::new(&contract.schema("ItemId").expect("ItemId")).expect("schema");
+    for _ in 0..100 {
+        let id = items_core::domain::ItemId::new().to_string();
+        assert!(validator.is_valid(&Value::String(id.clone())), "{id}");
+    }
+    for bad in [
+        "",
+        "0190A1B2-C3D4-7E5F-8A9B-0C1D2E3F4A5B",
+        "../x",
+        "0190a1b2c3d47e5f8a9b0c1d2e3f4a5b",
+    ] {
+        let v = Value::String(bad.to_owned());
+        assert!(!validator.is_valid(&v), "{bad:?}");
+        assert!(items_core::domain::ItemId::parse(bad).is_none(), "{bad:?}");
+    }
+}
