@@ -21,10 +21,18 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
 /// errors retried, this many attempts in all.
 pub const MAX_ATTEMPTS: u32 = 3;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum ConfigError {
     #[error("the {TABLE_NAME_VAR} environment variable must name the DynamoDB table")]
     MissingTableName,
+}
+
+/// `main` returns this on a failed cold start and the process prints its `Debug`: make that
+/// the sentence, not the variant name.
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 pub fn table_name() -> Result<String, ConfigError> {
@@ -60,4 +68,26 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 
 pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
     aws_sdk_dynamodb::Client::new(&sdk_config().await)
+}
+
+/// A client for DynamoDB Local at `endpoint` (local mode, tests, benchmarks): static dummy
+/// credentials and a fixed region, so the SDK never probes for credentials anywhere, in
+/// particular not the instance metadata address; same timeouts and retries as in Lambda.
+pub fn dynamodb_local_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{Credentials, Region};
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "static-local",
+        ))
+        .endpoint_url(endpoint)
+        .timeout_config(timeouts())
+        .retry_config(retries())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
 }

@@ -4,7 +4,6 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use items_core::events::ProxyEvent;
 use items_core::table::TableSpec;
 use items_core::{App, DynamoStore, Route, config, telemetry};
@@ -12,8 +11,7 @@ use serde_json::Value;
 
 pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
 
-/// A DynamoDB client for DynamoDB Local: static credentials and a fixed region, so the SDK
-/// never looks for credentials anywhere else (in particular not the instance metadata address).
+/// A client for DynamoDB Local on loopback, with static credentials and a fixed region.
 pub fn local_client() -> Client {
     let endpoint = std::env::var(ENDPOINT_VAR).unwrap_or_else(|_| {
         panic!("{ENDPOINT_VAR} must point at DynamoDB Local: run the tests with `make test`")
@@ -22,15 +20,7 @@ pub fn local_client() -> Client {
         endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:"),
         "tests talk to loopback only, not {endpoint}"
     );
-    let conf = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "static-test"))
-        .endpoint_url(endpoint)
-        .timeout_config(config::timeouts())
-        .retry_config(config::retries())
-        .build();
-    Client::from_conf(conf)
+    config::dynamodb_local_client(&endpoint)
 }
 
 pub struct TestApp {

@@ -1,0 +1,248 @@
+//! The deployable files work: each release `bootstrap.zip` that `make build` leaves is unzipped
+//! and its `bootstrap` run as a process under the Runtime API emulation, fed the API Gateway
+//! REST (v1) proxy events in `fixtures/events/`, against DynamoDB Local.
+//!
+//! Needs `make build ARCH=x86_64` first and `AWS_ENDPOINT_URL_DYNAMODB`; `make test` does both.
+
+#![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use items_core::table::TableSpec;
+use lambda_emulator::{FunctionProcess, Outcome, RuntimeApi};
+use serde_json::Value;
+
+const TIMEOUT: Duration = Duration::from_secs(15);
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Unzips `target/lambda/<function>/bootstrap.zip` into a fresh folder and returns the binary.
+fn unpack(function: &str) -> PathBuf {
+    let zip = root()
+        .join("target/lambda")
+        .join(function)
+        .join("bootstrap.zip");
+    assert!(
+        zip.exists(),
+        "{} is missing: run `make build ARCH=x86_64` (make test does)",
+        zip.display()
+    );
+    let dir = std::env::temp_dir().join(format!(
+        "artifact-{function}-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let status = Command::new("unzip")
+        .args(["-q", "-o"])
+        .arg(&zip)
+        .arg("-d")
+        .arg(&dir)
+        .status()
+        .expect("unzip runs");
+    assert!(status.success(), "unzip {}", zip.display());
+    let bootstrap = dir.join("bootstrap");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&bootstrap)
+            .expect("bootstrap in zip")
+            .permissions(),
+    );
+    assert!(
+        mode & 0o111 != 0,
+        "bootstrap in {function}'s zip is not executable"
+    );
+    bootstrap
+}
+
+fn fixture(function: &str, case: &str, id: &str, version: u64) -> Vec<u8> {
+    let path = root()
+        .join("fixtures/events")
+        .join(function)
+        .join(format!("{case}.json"));
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .replace("{{ID}}", id)
+        .replace("{{VERSION}}", &version.to_string())
+        .into_bytes()
+}
+
+fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+        .expect("AWS_ENDPOINT_URL_DYNAMODB must point at DynamoDB Local (make test)")
+}
+
+async fn fresh_table() -> String {
+    let client = items_core::config::dynamodb_local_client(&endpoint());
+    let table = format!("artifact-{}", uuid::Uuid::new_v4().simple());
+    TableSpec::from_contract()
+        .unwrap()
+        .create(&client, &table)
+        .await
+        .expect("table");
+    table
+}
+
+/// A function's bootstrap, running.
+struct Running {
+    api: RuntimeApi,
+    process: FunctionProcess,
+    function: &'static str,
+}
+
+impl Running {
+    async fn start(function: &'static str, table: &str) -> Self {
+        let bootstrap = unpack(function);
+        let api = RuntimeApi::start().await.expect("runtime api");
+        let endpoint = endpoint();
+        let process = FunctionProcess::spawn(
+            &bootstrap,
+            &api,
+            function,
+            &[
+                ("TABLE_NAME", table),
+                ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
+            ],
+        )
+        .expect("spawn bootstrap");
+        api.wait_for_first_poll(TIMEOUT)
+            .await
+            .unwrap_or_else(|e| panic!("{function} init: {e}"));
+        Self {
+            api,
+            process,
+            function,
+        }
+    }
+
+    /// Invokes one fixture; returns the proxy response's status and parsed body.
+    async fn call(&self, case: &str, id: &str, version: u64) -> (u16, Value, Value) {
+        let event = fixture(self.function, case, id, version);
+        let outcome = self
+            .api
+            .invoke(&event, TIMEOUT)
+            .await
+            .unwrap_or_else(|e| panic!("{} {case}: {e}", self.function));
+        let Outcome::Response(bytes) = outcome else {
+            panic!(
+                "{} {case}: the function reported an error: {outcome:?}",
+                self.function
+            );
+        };
+        let response: Value = serde_json::from_slice(&bytes).expect("a proxy response");
+        let status = response["statusCode"].as_u64().expect("statusCode") as u16;
+        let body = match response["body"].as_str() {
+            Some(b) if !b.is_empty() => serde_json::from_str(b).expect("a JSON body"),
+            _ => Value::Null,
+        };
+        (status, body, response["multiValueHeaders"].clone())
+    }
+
+    async fn stop(self) -> String {
+        let (stdout, _stderr, _) = self.process.stop().await;
+        stdout
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_release_bootstrap_serves_its_route_from_its_fixtures() {
+    let table = fresh_table().await;
+
+    let create = Running::start("create-item", &table).await;
+    let (status, item, headers) = create.call("create", "", 0).await;
+    assert_eq!(status, 201, "{item}");
+    let id = item["id"].as_str().expect("id").to_owned();
+    assert_eq!(headers["etag"], serde_json::json!(["\"1\""]), "{headers}");
+    assert_eq!(
+        headers["location"],
+        serde_json::json!([format!("/prod/v1/items/{id}")])
+    );
+    let (status, problem, headers) = create.call("unknown-field", "", 0).await;
+    assert_eq!(
+        (status, problem["errors"][0]["pointer"].as_str()),
+        (400, Some("/owner")),
+        "{problem}"
+    );
+    assert_eq!(
+        headers["content-type"],
+        serde_json::json!(["application/problem+json"])
+    );
+    let logs = create.stop().await;
+
+    let get = Running::start("get-item", &table).await;
+    let (status, body, _) = get.call("get", &id, 1).await;
+    assert_eq!((status, &body), (200, &item));
+    assert_eq!(get.call("missing", &id, 1).await.0, 404);
+    get.stop().await;
+
+    let list = Running::start("list-items", &table).await;
+    let (status, page, _) = list.call("list", &id, 1).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["items"], serde_json::json!([item]));
+    assert_eq!(list.call("bad-limit", &id, 1).await.0, 400);
+    list.stop().await;
+
+    let update = Running::start("update-item", &table).await;
+    let (status, updated, _) = update.call("update", &id, 1).await;
+    assert_eq!(
+        (status, updated["version"].as_u64()),
+        (200, Some(2)),
+        "{updated}"
+    );
+    assert_eq!(update.call("stale", &id, 1).await.0, 412);
+    update.stop().await;
+
+    let delete = Running::start("delete-item", &table).await;
+    assert_eq!(
+        delete.call("delete", &id, 1).await.0,
+        412,
+        "the delete fixture's If-Match \"1\" is stale now"
+    );
+    assert_eq!(delete.call("delete", &id, 2).await.0, 204);
+    assert_eq!(delete.call("delete", &id, 2).await.0, 404);
+    assert_eq!(delete.call("bad-id", &id, 2).await.0, 400);
+    delete.stop().await;
+
+    // One JSON log line per request, with the request id and status, never the body.
+    let lines: Vec<Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let request_lines: Vec<&Value> = lines.iter().filter(|l| l["message"] == "request").collect();
+    assert_eq!(request_lines.len(), 2, "{logs}");
+    assert_eq!(request_lines[0]["status"], 201);
+    assert!(
+        request_lines[0]["requestId"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("-create")),
+        "{logs}"
+    );
+    assert!(
+        !logs.contains("Written on the train"),
+        "a request body reached the log: {logs}"
+    );
+    assert!(
+        !logs.contains("EXAMPLEapiKey"),
+        "an API key reached the log"
+    );
+    assert!(
+        lines.iter().any(|l| l["ItemsCreated"] == 1),
+        "an EMF metric line: {logs}"
+    );
+}
+
+#[tokio::test]
+async fn a_function_without_its_table_name_fails_its_init_loudly() {
+    let bootstrap = unpack("get-item");
+    let api = RuntimeApi::start().await.expect("runtime api");
+    let process = FunctionProcess::spawn(&bootstrap, &api, "get-item", &[]).expect("spawn");
+    let (stdout, stderr, code) = process.wait_exit(TIMEOUT).await.expect("it exits");
+    assert_ne!(code, Some(0));
+    assert!(
+        format!("{stdout}{stderr}")
+            .contains("the TABLE_NAME environment variable must name the DynamoDB table"),
+        "the failure names the missing setting: {stdout}{stderr}"
+    );
+    assert!(api.first_poll().is_none(), "it never asked for work");
+}
