@@ -1,0 +1,35 @@
+# The project's entry points. CI runs `make test` (through .ci/run), as a person does.
+.PHONY: help setup build test dev smoke lint synth clean
+
+ARCH ?= arm64
+STAGE ?= dev
+PORT ?= 3000
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: ## Install node_modules and the Python venv from the project's lock files
+	scripts/setup.sh
+
+build: ## Build every function's bootstrap.zip for Lambda (ARCH=arm64|x86_64)
+	scripts/build.sh $(ARCH)
+
+test: ## Run every test and check (installs, builds, starts DynamoDB Local)
+	scripts/test.sh
+
+dev: ## Serve the whole API on http://127.0.0.1:$(PORT) with DynamoDB Local
+	PORT=$(PORT) scripts/dev.sh
+
+smoke: ## Smoke-test every function against BASE_URL (default: the local server)
+	scripts/smoke.sh $(or $(BASE_URL),http://127.0.0.1:$(PORT))
+
+lint: ## cargo fmt --check, clippy -D warnings, tsc --noEmit
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	npx --no-install tsc --noEmit
+
+synth: ## Synthesize the CloudFormation template (STAGE=dev|staging|prod, ARCH=arm64|x86_64)
+	npx --no-install cdk synth -c stage=$(STAGE) -c arch=$(ARCH)
+
+clean: ## Remove build output and local state
+	rm -rf target/lambda cdk.out .local

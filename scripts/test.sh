@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Every test and check, on a fresh clone, with nothing installed by hand: `make test`.
+# Installs from the project's files, builds the release zips (x86_64: this machine runs them),
+# starts its own DynamoDB Local on a free port and stops it at the end.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+started=$SECONDS
+step() { printf '\n==> %s (%ss)\n' "$*" "$((SECONDS - started))"; }
+
+step "setup"
+scripts/setup.sh
+
+step "format, lints, types"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+npx --no-install tsc --noEmit
+
+step "build the release zips (x86_64)"
+scripts/build.sh x86_64
+
+step "start DynamoDB Local"
+DYNAMODB_LOCAL_STATE="$(mktemp -d)"
+export DYNAMODB_LOCAL_STATE
+trap 'scripts/dynamodb-local.sh stop; rm -rf "$DYNAMODB_LOCAL_STATE"' EXIT
+AWS_ENDPOINT_URL_DYNAMODB="$(scripts/dynamodb-local.sh start 0)"
+export AWS_ENDPOINT_URL_DYNAMODB
+echo "DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB"
+
+step "Rust: unit, contract, integration (DynamoDB Local) and artifact tests"
+cargo test --workspace --locked
+
+if [[ -x scripts/cdk-test.sh ]]; then
+  step "CDK: template assertions, cdk-nag, synth of every stage, cfn-lint, checkov"
+  scripts/cdk-test.sh
+fi
+
+step "all tests passed"
