@@ -7,6 +7,7 @@ pub mod cursor;
 pub mod domain;
 pub mod events;
 pub mod http;
+pub mod idempotency;
 pub mod routes;
 pub mod store;
 pub mod table;

@@ -17,6 +17,7 @@ use crate::auth;
 use crate::cursor::Cursor;
 use crate::domain::{Item, ItemId, ItemPatch, NewItem, Version};
 use crate::http::{self as h, IfMatch, Problem, ProblemKind};
+use crate::idempotency::{self, Claim, IdempotencyKey, StoredResponse};
 use crate::store::{Expect, ItemStore, StoreError};
 use crate::telemetry;
 
@@ -86,11 +87,29 @@ fn store_problem(e: &StoreError) -> Problem {
             "If-Match does not match the item's current ETag; read it again",
         ),
         StoreError::AlreadyExists => Problem::new(ProblemKind::Conflict, "the item already exists"),
+        StoreError::KeyLost => in_progress(),
         StoreError::Throttled(_) | StoreError::Unavailable(_) => {
             Problem::unavailable(RETRY_AFTER_SECONDS)
         }
         StoreError::Internal(_) | StoreError::Corrupt(_) => Problem::internal(),
     }
+}
+
+fn in_progress() -> Problem {
+    Problem {
+        retry_after: Some(RETRY_AFTER_SECONDS),
+        ..Problem::new(
+            ProblemKind::Conflict,
+            "a request with this Idempotency-Key is still in progress; retry it later",
+        )
+    }
+}
+
+fn epoch_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 /// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-11-29T04:36:31.123Z`.
@@ -172,8 +191,10 @@ impl<S: ItemStore> App<S> {
     async fn create(&self, req: &Request) -> Result<Response<Body>, Failure> {
         expect_method(req, &Method::POST)?;
         let owner = auth::owner(req)?;
+        let key = idempotency_key(req)?;
         let body = h::json_object(req.headers(), req.body().as_ref())?;
         let new = NewItem::from_json(&body).map_err(Problem::validation)?;
+        let fingerprint = key.as_ref().map(|_| idempotency::fingerprint(&new));
         let now = now_rfc3339();
         let item = Item {
             id: ItemId::new(),
@@ -184,16 +205,53 @@ impl<S: ItemStore> App<S> {
             created_at: now.clone(),
             updated_at: now,
         };
-        self.store.create(&owner, &item).await?;
-        telemetry::count("ItemsCreated", Route::CreateItem.function_name());
-        let mut response = h::ok_json(StatusCode::CREATED, &item);
-        h::set_etag(&mut response, item.version);
-        if let Ok(location) =
-            HeaderValue::from_str(&format!("{}/{}", collection_path(req), item.id))
+        let location = format!("{}/{}", collection_path(req), item.id);
+        let (Some(key), Some(fingerprint)) = (key, fingerprint) else {
+            self.store.create(&owner, &item).await?;
+            telemetry::count("ItemsCreated", Route::CreateItem.function_name());
+            return Ok(created(&item, &location));
+        };
+        let epoch = epoch_seconds();
+        match self
+            .store
+            .claim_key(&owner, &key, &fingerprint, epoch)
+            .await?
         {
-            response.headers_mut().insert(header::LOCATION, location);
+            Claim::Acquired => {}
+            Claim::InProgress => return Err(in_progress().into()),
+            Claim::Mismatch => {
+                return Err(Problem::new(
+                    ProblemKind::IdempotencyKeyReused,
+                    "this Idempotency-Key was used with a different request body",
+                )
+                .into());
+            }
+            Claim::Completed(stored) => return Ok(replay(&stored)),
         }
-        Ok(response)
+        let response = created(&item, &location);
+        let stored = StoredResponse {
+            status: response.status().as_u16(),
+            body: String::from_utf8_lossy(response.body().as_ref()).into_owned(),
+            etag: item.version.etag(),
+            location,
+        };
+        match self
+            .store
+            .create_with_key(&owner, &item, &key, &fingerprint, &stored, epoch)
+            .await
+        {
+            Ok(()) => {
+                telemetry::count("ItemsCreated", Route::CreateItem.function_name());
+                Ok(response)
+            }
+            Err(e) => {
+                // A failed first attempt must not keep the key: release it so a retry runs.
+                if let Err(release) = self.store.release_key(&owner, &key, &fingerprint).await {
+                    tracing::warn!(error = ?release, "could not release an idempotency key");
+                }
+                Err(e.into())
+            }
+        }
     }
 
     async fn get(&self, req: &Request) -> Result<Response<Body>, Failure> {
@@ -267,6 +325,53 @@ fn expect_method(req: &Request, method: &Method) -> Result<(), Problem> {
     } else {
         Err(Problem::new(ProblemKind::NotFound, "no such route"))
     }
+}
+
+fn created(item: &Item, location: &str) -> Response<Body> {
+    let mut response = h::ok_json(StatusCode::CREATED, item);
+    h::set_etag(&mut response, item.version);
+    if let Ok(location) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// The first response to an idempotency key, again; marked as a replay.
+fn replay(stored: &StoredResponse) -> Response<Body> {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::CREATED);
+    let mut response = h::empty_response(status);
+    *response.body_mut() = Body::Text(stored.body.clone());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for (name, value) in [
+        (header::ETAG, &stored.etag),
+        (header::LOCATION, &stored.location),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    }
+    headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, Problem> {
+    let Some(raw) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    raw.to_str()
+        .ok()
+        .and_then(IdempotencyKey::parse)
+        .map(Some)
+        .ok_or_else(|| {
+            Problem::field(
+                "Idempotency-Key",
+                "must be 1 to 128 characters of letters, digits, '_', '.', ':' and '-'",
+            )
+        })
 }
 
 fn path_id(req: &Request) -> Result<ItemId, Problem> {

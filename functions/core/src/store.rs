@@ -16,7 +16,13 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
 
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
 use crate::domain::{Description, Item, ItemId, ItemPatch, Name, Owner, Tags, Version};
+use crate::idempotency::{
+    Claim, IN_PROGRESS_SECONDS, IdempotencyKey, RECORD_TTL_SECONDS, StoredResponse,
+};
 
 pub const PARTITION_KEY: &str = "PK";
 pub const SORT_KEY: &str = "SK";
@@ -24,6 +30,9 @@ pub const SORT_KEY: &str = "SK";
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 const OWNER_PREFIX: &str = "USER#";
 const ITEM_PREFIX: &str = "ITEM#";
+const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
+const IN_PROGRESS: &str = "IN_PROGRESS";
+const COMPLETED: &str = "COMPLETED";
 
 type BoxError = Box<dyn StdError + Send + Sync>;
 
@@ -60,6 +69,8 @@ pub enum StoreError {
     Internal(#[source] BoxError),
     #[error("a stored record is malformed: {0}")]
     Corrupt(String),
+    #[error("the idempotency key was taken over by another request")]
+    KeyLost,
 }
 
 impl fmt::Debug for StoreError {
@@ -111,6 +122,32 @@ pub trait ItemStore: Send + Sync {
         id: ItemId,
         expect: &Expect,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Takes an idempotency key for a request with this fingerprint, or says why not.
+    fn claim_key(
+        &self,
+        owner: &Owner,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        now: u64,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+    /// Creates the item and completes the key's record with the response, atomically.
+    fn create_with_key(
+        &self,
+        owner: &Owner,
+        item: &Item,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        response: &StoredResponse,
+        now: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Releases a key this request took, after its create failed, so a retry can run.
+    fn release_key(
+        &self,
+        owner: &Owner,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The DynamoDB adapter.
@@ -138,6 +175,20 @@ pub fn partition_key(owner: &Owner) -> AttributeValue {
 
 fn sort_key(id: ItemId) -> AttributeValue {
     s(format!("{ITEM_PREFIX}{id}"))
+}
+
+fn key_sort_key(key: &IdempotencyKey) -> AttributeValue {
+    s(format!("{IDEMPOTENCY_PREFIX}{}", key.as_str()))
+}
+
+fn stored_response(record: &HashMap<String, AttributeValue>) -> Option<StoredResponse> {
+    let text = |k: &str| record.get(k).and_then(|v| v.as_s().ok()).cloned();
+    Some(StoredResponse {
+        status: record.get("responseStatus")?.as_n().ok()?.parse().ok()?,
+        body: text("responseBody")?,
+        etag: text("responseEtag")?,
+        location: text("responseLocation")?,
+    })
 }
 
 fn item_to_record(owner: &Owner, item: &Item) -> HashMap<String, AttributeValue> {
@@ -435,6 +486,169 @@ impl ItemStore for DynamoStore {
                 }
                 _ => Err(classify(e)),
             },
+        }
+    }
+
+    async fn claim_key(
+        &self,
+        owner: &Owner,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        now: u64,
+    ) -> Result<Claim, StoreError> {
+        let record = HashMap::from([
+            (PARTITION_KEY.to_owned(), partition_key(owner)),
+            (SORT_KEY.to_owned(), key_sort_key(key)),
+            ("status".to_owned(), s(IN_PROGRESS)),
+            ("fingerprint".to_owned(), s(fingerprint)),
+            ("inProgressUntil".to_owned(), n(now + IN_PROGRESS_SECONDS)),
+            (TTL_ATTRIBUTE.to_owned(), n(now + RECORD_TTL_SECONDS)),
+        ]);
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(record))
+            // Free, expired (TTL deletion lags, so the stored time is checked), or abandoned
+            // in progress by an attempt that died.
+            .condition_expression(format!(
+                "attribute_not_exists({PARTITION_KEY}) OR #expires < :now OR (#status = :inProgress AND #until < :now)"
+            ))
+            .expression_attribute_names("#expires", TTL_ATTRIBUTE)
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#until", "inProgressUntil")
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":inProgress", s(IN_PROGRESS))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let e = match result {
+            Ok(_) => return Ok(Claim::Acquired),
+            Err(e) => e,
+        };
+        let Some(PutItemError::ConditionalCheckFailedException(c)) = e.as_service_error() else {
+            return Err(classify(e));
+        };
+        let existing = c.item().ok_or_else(|| {
+            StoreError::Corrupt("a held idempotency key returned no record".to_owned())
+        })?;
+        let text = |k: &str| {
+            existing
+                .get(k)
+                .and_then(|v| v.as_s().ok())
+                .map(String::as_str)
+        };
+        if text("fingerprint") != Some(fingerprint) {
+            return Ok(Claim::Mismatch);
+        }
+        match text("status") {
+            Some(COMPLETED) => stored_response(existing)
+                .map(Claim::Completed)
+                .ok_or_else(|| {
+                    StoreError::Corrupt(
+                        "a completed idempotency record lacks its response".to_owned(),
+                    )
+                }),
+            _ => Ok(Claim::InProgress),
+        }
+    }
+
+    async fn create_with_key(
+        &self,
+        owner: &Owner,
+        item: &Item,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+        response: &StoredResponse,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let put_item = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item_to_record(owner, item)))
+            .condition_expression(format!("attribute_not_exists({PARTITION_KEY})"))
+            .build()
+            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let completed = HashMap::from([
+            (PARTITION_KEY.to_owned(), partition_key(owner)),
+            (SORT_KEY.to_owned(), key_sort_key(key)),
+            ("status".to_owned(), s(COMPLETED)),
+            ("fingerprint".to_owned(), s(fingerprint)),
+            (TTL_ATTRIBUTE.to_owned(), n(now + RECORD_TTL_SECONDS)),
+            ("responseStatus".to_owned(), n(u64::from(response.status))),
+            ("responseBody".to_owned(), s(&response.body)),
+            ("responseEtag".to_owned(), s(&response.etag)),
+            ("responseLocation".to_owned(), s(&response.location)),
+        ]);
+        let put_record = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(completed))
+            // Still ours: in progress with our fingerprint.
+            .condition_expression("#status = :inProgress AND fingerprint = :fp")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":inProgress", s(IN_PROGRESS))
+            .expression_attribute_values(":fp", s(fingerprint))
+            .build()
+            .map_err(|e| StoreError::Internal(Box::new(e)))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put_item).build())
+            .transact_items(TransactWriteItem::builder().put(put_record).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) => match e.as_service_error() {
+                Some(TransactWriteItemsError::TransactionCanceledException(t)) => {
+                    let failed = |i: usize| {
+                        t.cancellation_reasons()
+                            .get(i)
+                            .and_then(|r| r.code())
+                            .is_some_and(|c| c == "ConditionalCheckFailed")
+                    };
+                    if failed(1) {
+                        Err(StoreError::KeyLost)
+                    } else if failed(0) {
+                        Err(StoreError::AlreadyExists)
+                    } else {
+                        Err(classify(e))
+                    }
+                }
+                _ => Err(classify(e)),
+            },
+        }
+    }
+
+    async fn release_key(
+        &self,
+        owner: &Owner,
+        key: &IdempotencyKey,
+        fingerprint: &str,
+    ) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, partition_key(owner))
+            .key(SORT_KEY, key_sort_key(key))
+            .condition_expression("#status = :inProgress AND fingerprint = :fp")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":inProgress", s(IN_PROGRESS))
+            .expression_attribute_values(":fp", s(fingerprint))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Not ours any more (completed, or taken over): nothing to release.
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(DeleteItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(classify(e)),
         }
     }
 }

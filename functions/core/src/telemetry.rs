@@ -6,6 +6,7 @@
 //! `AWS_LAMBDA_LOG_FORMAT`); `RUST_LOG` (a plain level) works outside Lambda.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
@@ -50,10 +51,15 @@ pub fn init() {
     };
 }
 
-/// Quiet tests unless `TEST_LOG` is set, as zero2prod does.
+/// Whether [`count`] writes its EMF lines (on, except in quiet tests).
+static METRICS_ON: AtomicBool = AtomicBool::new(true);
+
+/// Quiet tests unless `TEST_LOG` is set, as zero2prod does: no log lines, no metric lines.
 pub fn init_for_tests() {
     if std::env::var_os("TEST_LOG").is_some() {
         init();
+    } else {
+        METRICS_ON.store(false, Ordering::Relaxed);
     }
 }
 
@@ -77,6 +83,9 @@ pub fn emf_count_line(metric: &str, function: &str, now_ms: u128) -> String {
 /// Emits a business metric (e.g. `ItemsCreated`) as an EMF line on stdout, where the Lambda
 /// service picks it up; CloudWatch turns it into a metric with no API call from the function.
 pub fn count(metric: &str, function: &str) {
+    if !METRICS_ON.load(Ordering::Relaxed) {
+        return;
+    }
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())

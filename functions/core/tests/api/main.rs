@@ -8,6 +8,7 @@ mod create;
 mod delete;
 mod get;
 mod helpers;
+mod idempotency;
 mod identity;
 mod list;
 mod update;
