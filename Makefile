@@ -1,5 +1,5 @@
 # The project's entry points. CI runs `make test` (through .ci/run), as a person does.
-.PHONY: help setup build test dev smoke lint synth clean
+.PHONY: help setup build test dev smoke bench lint synth clean
 
 ARCH ?= arm64
 STAGE ?= dev
@@ -22,6 +22,9 @@ dev: ## Serve the whole API on http://127.0.0.1:$(PORT) with DynamoDB Local
 
 smoke: ## Smoke-test every function against BASE_URL (default: the local server)
 	scripts/smoke.sh $(or $(BASE_URL),http://127.0.0.1:$(PORT))
+
+bench: ## Measure every release artifact (size, init, latency, CPU, RSS) → docs/BENCHMARKS.md
+	scripts/bench.sh
 
 lint: ## cargo fmt --check, clippy -D warnings, tsc --noEmit
 	cargo fmt --all --check

@@ -1,0 +1,374 @@
+//! `make bench`: measures each function's release artifact under the Runtime API emulation
+//! against DynamoDB Local, beside the raw DynamoDB call each route makes (the storage floor).
+//!
+//! Per function and run: zip and binary size, init (exec → first poll of `/next`), the first
+//! invocation, warm p50/p99 over `BENCH_INVOCATIONS` (default 300), CPU per warm invocation and
+//! peak RSS. `BENCH_RUNS` (default 3) runs; medians reported. Writes `target/bench/results.json`
+//! and regenerates `docs/BENCHMARKS.md`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use items_core::table::TableSpec;
+use lambda_emulator::{FunctionProcess, Outcome, RuntimeApi};
+use serde_json::{Value, json};
+
+const TIMEOUT: Duration = Duration::from_secs(15);
+const FUNCTIONS: [&str; 5] = [
+    "create-item",
+    "get-item",
+    "list-items",
+    "update-item",
+    "delete-item",
+];
+const OWNER: &str = "USER#7d3c1e2a-5b4f-4c6d-9e8f-0a1b2c3d4e5f";
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    percentile(&v, 0.5)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn unpack(function: &str, dir: &Path) -> (PathBuf, u64) {
+    let zip = root()
+        .join("target/lambda")
+        .join(function)
+        .join("bootstrap.zip");
+    assert!(
+        zip.exists(),
+        "{} missing: run `make build ARCH=x86_64`",
+        zip.display()
+    );
+    let out = dir.join(function);
+    std::fs::create_dir_all(&out).expect("bench dir");
+    let ok = Command::new("unzip")
+        .args(["-q", "-o"])
+        .arg(&zip)
+        .arg("-d")
+        .arg(&out)
+        .status()
+        .expect("unzip");
+    assert!(ok.success());
+    (
+        out.join("bootstrap"),
+        std::fs::metadata(&zip).expect("zip").len(),
+    )
+}
+
+/// The fixture a warm invocation of `function` sends, for item `id`, without `If-Match`.
+fn event(function: &str, id: &str) -> Vec<u8> {
+    let case = match function {
+        "create-item" => "create",
+        "get-item" => "get",
+        "list-items" => "list",
+        "update-item" => "update",
+        _ => "delete",
+    };
+    let path = root()
+        .join("fixtures/events")
+        .join(function)
+        .join(format!("{case}.json"));
+    let text = std::fs::read_to_string(path).expect("fixture");
+    let mut v: Value = serde_json::from_str(&text.replace("{{ID}}", id)).expect("json");
+    for h in ["headers", "multiValueHeaders"] {
+        if let Some(m) = v[h].as_object_mut() {
+            m.remove("If-Match");
+        }
+    }
+    serde_json::to_vec(&v).expect("json")
+}
+
+async fn seed(client: &aws_sdk_dynamodb::Client, table: &str, n: usize) -> Vec<String> {
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        let id = items_core::domain::ItemId::new().to_string();
+        let s = |v: &str| AttributeValue::S(v.to_owned());
+        client
+            .put_item()
+            .table_name(table)
+            .item("PK", s(OWNER))
+            .item("SK", s(&format!("ITEM#{id}")))
+            .item("id", s(&id))
+            .item("name", s("bench"))
+            .item("description", s(""))
+            .item("tags", AttributeValue::L(vec![]))
+            .item("version", AttributeValue::N("1".into()))
+            .item("createdAt", s("2026-11-29T00:00:00.000Z"))
+            .item("updatedAt", s("2026-11-29T00:00:00.000Z"))
+            .send()
+            .await
+            .expect("seed");
+        ids.push(id);
+    }
+    ids
+}
+
+/// The raw SDK call a route makes, timed directly: the floor a function cannot beat.
+async fn storage_floor(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    function: &str,
+    ids: &[String],
+) -> Vec<f64> {
+    let key = |id: &str| {
+        HashMap::from([
+            ("PK".to_owned(), AttributeValue::S(OWNER.into())),
+            ("SK".to_owned(), AttributeValue::S(format!("ITEM#{id}"))),
+        ])
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let t = Instant::now();
+        let ok = match function {
+            "create-item" => {
+                let mut item = key(&items_core::domain::ItemId::new().to_string());
+                item.insert("name".into(), AttributeValue::S("floor".into()));
+                client
+                    .put_item()
+                    .table_name(table)
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(PK)")
+                    .send()
+                    .await
+                    .is_ok()
+            }
+            "get-item" => client
+                .get_item()
+                .table_name(table)
+                .set_key(Some(key(id)))
+                .consistent_read(true)
+                .send()
+                .await
+                .is_ok(),
+            "list-items" => client
+                .query()
+                .table_name(table)
+                .key_condition_expression("PK = :pk AND begins_with(SK, :p)")
+                .expression_attribute_values(":pk", AttributeValue::S(OWNER.into()))
+                .expression_attribute_values(":p", AttributeValue::S("ITEM#".into()))
+                .limit(10)
+                .consistent_read(true)
+                .send()
+                .await
+                .is_ok(),
+            "update-item" => client
+                .update_item()
+                .table_name(table)
+                .set_key(Some(key(id)))
+                .update_expression("SET #v = #v + :one")
+                .condition_expression("attribute_exists(PK)")
+                .expression_attribute_names("#v", "version")
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .send()
+                .await
+                .is_ok(),
+            _ => client
+                .delete_item()
+                .table_name(table)
+                .set_key(Some(key(id)))
+                .condition_expression("attribute_exists(PK)")
+                .send()
+                .await
+                .is_ok(),
+        };
+        assert!(ok, "{function}: the floor call failed");
+        out.push(ms(t.elapsed()));
+    }
+    out
+}
+
+struct Sample {
+    init_ms: f64,
+    first_ms: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    cpu_us_per_invocation: f64,
+    peak_rss_kib: f64,
+}
+
+async fn invoke(api: &RuntimeApi, function: &str, id: &str) -> Duration {
+    let e = event(function, id);
+    let t = Instant::now();
+    let out = api.invoke(&e, TIMEOUT).await.expect("invoke");
+    let elapsed = t.elapsed();
+    let Outcome::Response(body) = out else {
+        panic!("{function}: error {out:?}")
+    };
+    let status = serde_json::from_slice::<Value>(&body).expect("json")["statusCode"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!((200..300).contains(&status), "{function}: status {status}");
+    elapsed
+}
+
+async fn run_once(
+    function: &str,
+    bootstrap: &Path,
+    table: &str,
+    endpoint: &str,
+    ids: &[String],
+) -> Sample {
+    let api = RuntimeApi::start().await.expect("api");
+    let process = FunctionProcess::spawn(
+        bootstrap,
+        &api,
+        function,
+        &[
+            ("TABLE_NAME", table),
+            ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
+        ],
+    )
+    .expect("spawn");
+    let first_poll = api.wait_for_first_poll(TIMEOUT).await.expect("init");
+    let init = first_poll - process.spawned_at;
+    let first = invoke(&api, function, &ids[0]).await;
+    let cpu_before = process.cpu_ticks().unwrap_or(0);
+    let mut warm: Vec<f64> = Vec::with_capacity(ids.len());
+    for id in &ids[1..] {
+        warm.push(ms(invoke(&api, function, id).await));
+    }
+    let cpu_ticks = process.cpu_ticks().unwrap_or(0).saturating_sub(cpu_before);
+    let rss = process.peak_rss_kib().unwrap_or(0);
+    process.stop().await;
+    warm.sort_by(f64::total_cmp);
+    Sample {
+        init_ms: ms(init),
+        first_ms: ms(first),
+        p50_ms: percentile(&warm, 0.5),
+        p99_ms: percentile(&warm, 0.99),
+        // Clock ticks are 10 ms; averaged over hundreds of invocations.
+        cpu_us_per_invocation: cpu_ticks as f64 * 10_000.0 / warm.len().max(1) as f64,
+        peak_rss_kib: rss as f64,
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    format!("{cores} cores ({cpu}), x86_64 Linux, DynamoDB Local in memory on loopback")
+}
+
+fn markdown(doc: &Value) -> String {
+    let mut table = String::from(
+        "| function | zip | binary | init | first invocation | warm p50 | warm p99 | storage floor p50 | CPU / warm invocation | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in doc["functions"].as_array().into_iter().flatten() {
+        let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+        table.push_str(&format!(
+            "| {} | {:.2} MB | {:.2} MB | {:.1} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.0} µs | {:.1} MiB |\n",
+            r["function"].as_str().unwrap_or(""),
+            f("zipBytes") / 1e6,
+            f("binaryBytes") / 1e6,
+            f("initMs"),
+            f("firstInvocationMs"),
+            f("warmP50Ms"),
+            f("warmP99Ms"),
+            f("storageFloorP50Ms"),
+            f("cpuUsPerWarmInvocation"),
+            f("peakRssKiB") / 1024.0,
+        ));
+    }
+    format!(
+        "# Benchmarks\n\nGenerated by `make bench`; do not edit by hand. Machine: {}. Medians of {} runs; warm figures over {} invocations per run. Init is exec → first poll of the Runtime API's `/next`. Latencies are measured at the Runtime API emulation (event handed over → response posted) against DynamoDB Local; the storage floor is the same DynamoDB call issued directly with the SDK from the harness.\n\n{}\nRaw results: `target/bench/results.json`.\n",
+        doc["machine"].as_str().unwrap_or(""),
+        doc["runs"],
+        doc["invocationsPerRun"],
+        table
+    )
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let runs = env_usize("BENCH_RUNS", 3);
+    let n = env_usize("BENCH_INVOCATIONS", 300);
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+        .expect("AWS_ENDPOINT_URL_DYNAMODB must point at DynamoDB Local (make bench sets it)");
+    let client = items_core::config::dynamodb_local_client(&endpoint);
+    let dir = std::env::temp_dir().join(format!("bench-{}", std::process::id()));
+    let mut results = Vec::new();
+    for function in FUNCTIONS {
+        let (bootstrap, zip_bytes) = unpack(function, &dir);
+        let binary_bytes = std::fs::metadata(&bootstrap).expect("bootstrap").len();
+        let mut samples = Vec::new();
+        let mut floors = Vec::new();
+        for _ in 0..runs {
+            let table = format!("bench-{}", uuid::Uuid::new_v4().simple());
+            TableSpec::from_contract()
+                .expect("api/table.json")
+                .create(&client, &table)
+                .await
+                .expect("table");
+            let ids = seed(&client, &table, n + 1).await;
+            samples.push(run_once(function, &bootstrap, &table, &endpoint, &ids).await);
+            let floor_ids = seed(&client, &table, n).await;
+            let mut f = storage_floor(&client, &table, function, &floor_ids).await;
+            f.sort_by(f64::total_cmp);
+            floors.push(percentile(&f, 0.5));
+        }
+        let pick = |f: fn(&Sample) -> f64| median(samples.iter().map(f).collect());
+        let r = json!({
+            "function": function,
+            "zipBytes": zip_bytes,
+            "binaryBytes": binary_bytes,
+            "initMs": pick(|s| s.init_ms),
+            "firstInvocationMs": pick(|s| s.first_ms),
+            "warmP50Ms": pick(|s| s.p50_ms),
+            "warmP99Ms": pick(|s| s.p99_ms),
+            "cpuUsPerWarmInvocation": pick(|s| s.cpu_us_per_invocation),
+            "peakRssKiB": pick(|s| s.peak_rss_kib),
+            "storageFloorP50Ms": median(floors),
+        });
+        eprintln!("{r}");
+        results.push(r);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let doc =
+        json!({ "machine": machine(), "runs": runs, "invocationsPerRun": n, "functions": results });
+    let out = root().join("target/bench");
+    std::fs::create_dir_all(&out).expect("target/bench");
+    std::fs::write(
+        out.join("results.json"),
+        serde_json::to_string_pretty(&doc).expect("json") + "\n",
+    )
+    .expect("write results.json");
+    let text = markdown(&doc);
+    std::fs::write(root().join("docs/BENCHMARKS.md"), &text).expect("write docs/BENCHMARKS.md");
+    println!("{text}");
+}
