@@ -247,6 +247,25 @@ impl Drop for RuntimeApi {
     }
 }
 
+/// Unzips a function's `bootstrap.zip` into `dir` (created if needed), as the Lambda service
+/// unpacks a deployment package, and returns the path of its `bootstrap`.
+pub fn unpack_bootstrap(zip: &Path, dir: &Path) -> Result<std::path::PathBuf, EmulatorError> {
+    std::fs::create_dir_all(dir)?;
+    let status = std::process::Command::new("unzip")
+        .args(["-q", "-o"])
+        .arg(zip)
+        .arg("-d")
+        .arg(dir)
+        .status()?;
+    if !status.success() {
+        return Err(EmulatorError::Io(std::io::Error::other(format!(
+            "unzip {} failed",
+            zip.display()
+        ))));
+    }
+    Ok(dir.join("bootstrap"))
+}
+
 /// A `bootstrap` running as Lambda runs it: a clean environment holding only what the Lambda
 /// service sets plus `extra`, pointed at `api`.
 #[derive(Debug)]

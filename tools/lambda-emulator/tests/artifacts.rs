@@ -7,11 +7,10 @@
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use items_core::table::TableSpec;
-use lambda_emulator::{FunctionProcess, Outcome, RuntimeApi};
+use lambda_emulator::{FunctionProcess, Outcome, RuntimeApi, unpack_bootstrap};
 use serde_json::Value;
 
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -35,15 +34,7 @@ fn unpack(function: &str) -> PathBuf {
         "artifact-{function}-{}",
         uuid::Uuid::new_v4().simple()
     ));
-    let status = Command::new("unzip")
-        .args(["-q", "-o"])
-        .arg(&zip)
-        .arg("-d")
-        .arg(&dir)
-        .status()
-        .expect("unzip runs");
-    assert!(status.success(), "unzip {}", zip.display());
-    let bootstrap = dir.join("bootstrap");
+    let bootstrap = unpack_bootstrap(&zip, &dir).expect("unzip");
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(&bootstrap)
             .expect("bootstrap in zip")

@@ -10,12 +10,11 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use items_core::table::TableSpec;
-use lambda_emulator::{FunctionProcess, Outcome, RuntimeApi};
+use lambda_emulator::{FunctionProcess, Outcome, RuntimeApi, unpack_bootstrap};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -66,20 +65,8 @@ fn unpack(function: &str, dir: &Path) -> (PathBuf, u64) {
         "{} missing: run `make build ARCH=x86_64`",
         zip.display()
     );
-    let out = dir.join(function);
-    std::fs::create_dir_all(&out).expect("bench dir");
-    let ok = Command::new("unzip")
-        .args(["-q", "-o"])
-        .arg(&zip)
-        .arg("-d")
-        .arg(&out)
-        .status()
-        .expect("unzip");
-    assert!(ok.success());
-    (
-        out.join("bootstrap"),
-        std::fs::metadata(&zip).expect("zip").len(),
-    )
+    let bootstrap = unpack_bootstrap(&zip, &dir.join(function)).expect("unzip");
+    (bootstrap, std::fs::metadata(&zip).expect("zip").len())
 }
 
 /// The fixture a warm invocation of `function` sends, for item `id`, without `If-Match`.
