@@ -1,0 +1,113 @@
+import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { LOG_GROUP_KMS_SKIP, skipCheckov } from './compliance';
+
+export interface ApiFirewallProps {
+  /** The REST API stage the web ACL protects. */
+  readonly stage: apigw.Stage;
+  /** Requests one Authorization header value may make per 5 minutes before WAF blocks it. */
+  readonly perUserLimitPer5Min: number;
+  /**
+   * Requests one source IP may make per 5 minutes (catches floods without a token).
+   * @default 5 × perUserLimitPer5Min
+   */
+  readonly perIpLimitPer5Min?: number;
+  /**
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty {
+  return { cloudWatchMetricsEnabled: true, metricName, sampledRequestsEnabled: true };
+}
+
+function managed(name: string, priority: number): wafv2.CfnWebACL.RuleProperty {
+  return {
+    name,
+    priority,
+    overrideAction: { none: {} },
+    statement: { managedRuleGroupStatement: { vendorName: 'AWS', name } },
+    visibilityConfig: visibility(name),
+  };
+}
+
+/**
+ * A regional WAF web ACL on the API stage: AWS managed rule groups, a per-user rate limit keyed
+ * on the Authorization header, a per-IP backstop, and logs with the credentials redacted.
+ */
+export class ApiFirewall extends Construct {
+  public readonly webAcl: wafv2.CfnWebACL;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: ApiFirewallProps) {
+    super(scope, id);
+    const perIp = props.perIpLimitPer5Min ?? props.perUserLimitPer5Min * 5;
+    for (const [name, limit] of [['perUserLimitPer5Min', props.perUserLimitPer5Min], ['perIpLimitPer5Min', perIp]] as const) {
+      if (!Number.isInteger(limit) || limit < 10 || limit > 2_000_000_000) throw new Error(`ApiFirewall: ${name} must be an integer from 10 to 2e9, got ${limit}`);
+    }
+    const stack = Stack.of(this);
+
+    this.webAcl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      description: 'Protects the items REST API',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility('ItemsApiWebAcl'),
+      rules: [
+        managed('AWSManagedRulesAmazonIpReputationList', 0),
+        managed('AWSManagedRulesCommonRuleSet', 1),
+        managed('AWSManagedRulesKnownBadInputsRuleSet', 2),
+        {
+          name: 'PerUserRateLimit',
+          priority: 3,
+          action: { block: {} },
+          statement: {
+            rateBasedStatement: {
+              limit: props.perUserLimitPer5Min,
+              evaluationWindowSec: 300,
+              aggregateKeyType: 'CUSTOM_KEYS',
+              customKeys: [{ header: { name: 'authorization', textTransformations: [{ priority: 0, type: 'NONE' }] } }],
+            },
+          },
+          visibilityConfig: visibility('PerUserRateLimit'),
+        },
+        {
+          name: 'PerIpRateLimit',
+          priority: 4,
+          action: { block: {} },
+          statement: { rateBasedStatement: { limit: perIp, evaluationWindowSec: 300, aggregateKeyType: 'IP' } },
+          visibilityConfig: visibility('PerIpRateLimit'),
+        },
+      ],
+    });
+
+    new wafv2.CfnWebACLAssociation(this, 'Association', {
+      resourceArn: props.stage.stageArn,
+      webAclArn: this.webAcl.attrArn,
+    });
+
+    // WAF requires the log group name to start with aws-waf-logs- and its ARN without the ":*" suffix.
+    const logGroupName = `aws-waf-logs-${stack.stackName}`;
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName,
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    skipCheckov(this.logGroup, 'CKV_AWS_158', LOG_GROUP_KMS_SKIP);
+    const logging = new wafv2.CfnLoggingConfiguration(this, 'Logging', {
+      resourceArn: this.webAcl.attrArn,
+      logDestinationConfigs: [
+        stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: logGroupName, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      ],
+      redactedFields: [{ singleHeader: { Name: 'authorization' } }, { singleHeader: { Name: 'x-api-key' } }],
+    });
+    logging.node.addDependency(this.logGroup);
+  }
+}

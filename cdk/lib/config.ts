@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+
+/** Requests per second and burst size, as API Gateway throttles take them. */
+export interface ThrottleSettings {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+/** A usage plan's per-client throttle and quota. */
+export interface UsagePlanSettings extends ThrottleSettings {
+  readonly quotaLimit: number;
+  readonly quotaPeriod: 'DAY' | 'WEEK' | 'MONTH';
+}
+
+/** Alarm thresholds; counts are per one-minute period. */
+export interface AlarmThresholds {
+  readonly api5xxPerMinute: number;
+  readonly apiP99LatencyMs: number;
+  readonly functionErrorsPerMinute: number;
+  readonly functionThrottlesPerMinute: number;
+  readonly dynamoThrottlesPerMinute: number;
+  readonly dynamoSystemErrorsPerMinute: number;
+}
+
+/** One stage's entry of config/stages.json. */
+export interface StageConfig {
+  readonly logRetentionDays: number;
+  /** DESTROY only makes sense for throw-away stages; anything else keeps data and turns on deletion protection. */
+  readonly removalPolicy: 'DESTROY' | 'RETAIN';
+  /** Stage-wide default throttle. */
+  readonly throttle: ThrottleSettings;
+  /** Per-method throttles keyed by "VERB /path" exactly as in api/openapi.json. */
+  readonly methodThrottles: Readonly<Record<string, ThrottleSettings>>;
+  readonly usagePlan: UsagePlanSettings;
+  /** WAF rate-based rule limit per Authorization header value per 5-minute window. */
+  readonly wafRateLimitPer5Min: number;
+  /** Reserved concurrency per function; null leaves the functions unreserved. */
+  readonly reservedConcurrency: number | null;
+  readonly memoryMb: number;
+  readonly alarms: AlarmThresholds;
+  readonly corsAllowOrigins: readonly string[];
+  readonly mfa: 'OFF' | 'OPTIONAL' | 'REQUIRED';
+  readonly threatProtection: 'OFF' | 'AUDIT' | 'ENFORCED';
+  readonly tableEncryption: 'AWS_OWNED' | 'CUSTOMER_MANAGED';
+  readonly budgetUsd: number;
+  /** Subscribed to the alarm topic when set. */
+  readonly alarmEmail?: string | null;
+}
+
+export const STAGE_NAMES = ['dev', 'staging', 'prod'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+
+/** Log retention values CloudWatch Logs accepts. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+export class ConfigError extends Error {}
+
+function fail(where: string, message: string, value: unknown): never {
+  throw new ConfigError(`config/stages.json: ${where}: ${message} (got ${JSON.stringify(value)})`);
+}
+
+function positiveInt(where: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
+    fail(where, `must be an integer from 1 to ${max}`, value);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(where: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    fail(where, `must be one of ${allowed.join(', ')}`, value);
+  }
+  return value as T;
+}
+
+function object(where: string, value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(where, 'must be an object', value);
+  return value as Record<string, unknown>;
+}
+
+function throttle(where: string, value: unknown): ThrottleSettings {
+  const t = object(where, value);
+  const rateLimit = positiveInt(`${where}.rateLimit`, t.rateLimit, 10000);
+  const burstLimit = positiveInt(`${where}.burstLimit`, t.burstLimit, 5000);
+  if (burstLimit < rateLimit) fail(`${where}.burstLimit`, `must be at least rateLimit (${rateLimit})`, burstLimit);
+  return { rateLimit, burstLimit };
+}
+
+/** Checks one stage entry and returns it typed; throws naming the bad key and value. */
+export function parseStageConfig(stage: string, raw: unknown): StageConfig {
+  const w = `stages.${stage}`;
+  const c = object(w, raw);
+  const logRetentionDays = c.logRetentionDays;
+  if (typeof logRetentionDays !== 'number' || !RETENTION_DAYS.includes(logRetentionDays)) {
+    fail(`${w}.logRetentionDays`, `must be one of ${RETENTION_DAYS.join(', ')}`, logRetentionDays);
+  }
+  const stageThrottle = throttle(`${w}.throttle`, c.throttle);
+  const methodThrottles: Record<string, ThrottleSettings> = {};
+  for (const [key, value] of Object.entries(object(`${w}.methodThrottles`, c.methodThrottles ?? {}))) {
+    if (!/^(GET|POST|PUT|PATCH|DELETE) \/\S*$/.test(key)) fail(`${w}.methodThrottles`, 'keys must read "VERB /path"', key);
+    methodThrottles[key] = throttle(`${w}.methodThrottles["${key}"]`, value);
+  }
+  const up = object(`${w}.usagePlan`, c.usagePlan);
+  const usagePlan: UsagePlanSettings = {
+    ...throttle(`${w}.usagePlan`, up),
+    quotaLimit: positiveInt(`${w}.usagePlan.quotaLimit`, up.quotaLimit),
+    quotaPeriod: oneOf(`${w}.usagePlan.quotaPeriod`, up.quotaPeriod, ['DAY', 'WEEK', 'MONTH'] as const),
+  };
+  const a = object(`${w}.alarms`, c.alarms);
+  const alarms: AlarmThresholds = {
+    api5xxPerMinute: positiveInt(`${w}.alarms.api5xxPerMinute`, a.api5xxPerMinute),
+    apiP99LatencyMs: positiveInt(`${w}.alarms.apiP99LatencyMs`, a.apiP99LatencyMs, 29000),
+    functionErrorsPerMinute: positiveInt(`${w}.alarms.functionErrorsPerMinute`, a.functionErrorsPerMinute),
+    functionThrottlesPerMinute: positiveInt(`${w}.alarms.functionThrottlesPerMinute`, a.functionThrottlesPerMinute),
+    dynamoThrottlesPerMinute: positiveInt(`${w}.alarms.dynamoThrottlesPerMinute`, a.dynamoThrottlesPerMinute),
+    dynamoSystemErrorsPerMinute: positiveInt(`${w}.alarms.dynamoSystemErrorsPerMinute`, a.dynamoSystemErrorsPerMinute),
+  };
+  const origins = c.corsAllowOrigins;
+  if (!Array.isArray(origins) || origins.length === 0) fail(`${w}.corsAllowOrigins`, 'must be a non-empty list', origins);
+  for (const o of origins) {
+    if (typeof o !== 'string' || !/^https?:\/\/[^/*\s]+$/.test(o)) {
+      fail(`${w}.corsAllowOrigins`, 'each origin must be scheme://host[:port], no wildcard or path', o);
+    }
+  }
+  const reserved = c.reservedConcurrency;
+  if (reserved !== null) positiveInt(`${w}.reservedConcurrency`, reserved, 1000);
+  const alarmEmail = c.alarmEmail ?? null;
+  if (alarmEmail !== null && (typeof alarmEmail !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail))) {
+    fail(`${w}.alarmEmail`, 'must be an e-mail address or null', alarmEmail);
+  }
+  const memoryMb = positiveInt(`${w}.memoryMb`, c.memoryMb, 10240);
+  if (memoryMb < 128) fail(`${w}.memoryMb`, 'must be at least 128', memoryMb);
+  return {
+    logRetentionDays,
+    removalPolicy: oneOf(`${w}.removalPolicy`, c.removalPolicy, ['DESTROY', 'RETAIN'] as const),
+    throttle: stageThrottle,
+    methodThrottles,
+    usagePlan,
+    wafRateLimitPer5Min: positiveInt(`${w}.wafRateLimitPer5Min`, c.wafRateLimitPer5Min, 2_000_000_000),
+    reservedConcurrency: reserved as number | null,
+    memoryMb,
+    alarms,
+    corsAllowOrigins: origins as string[],
+    mfa: oneOf(`${w}.mfa`, c.mfa, ['OFF', 'OPTIONAL', 'REQUIRED'] as const),
+    threatProtection: oneOf(`${w}.threatProtection`, c.threatProtection, ['OFF', 'AUDIT', 'ENFORCED'] as const),
+    tableEncryption: oneOf(`${w}.tableEncryption`, c.tableEncryption, ['AWS_OWNED', 'CUSTOMER_MANAGED'] as const),
+    budgetUsd: positiveInt(`${w}.budgetUsd`, c.budgetUsd),
+    alarmEmail: alarmEmail as string | null,
+  };
+}
+
+/** Reads config/stages.json and returns the named stage's settings. */
+export function loadStageConfig(file: string, stage: string): StageConfig {
+  if (!(STAGE_NAMES as readonly string[]).includes(stage)) {
+    throw new ConfigError(`unknown stage ${JSON.stringify(stage)}: use -c stage=${STAGE_NAMES.join('|')}`);
+  }
+  const doc = object(file, JSON.parse(readFileSync(file, 'utf8')));
+  const stages = object(`${file}: stages`, doc.stages);
+  if (!(stage in stages)) throw new ConfigError(`${file} has no "${stage}" entry under "stages"`);
+  return parseStageConfig(stage, stages[stage]);
+}

@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+
+/** api/gateway-responses.json: the problem+json answers API Gateway gives before a function runs. */
+export interface GatewayResponseSpec {
+  readonly responseType: string;
+  /** null keeps API Gateway's own status for the type family (DEFAULT_4XX, DEFAULT_5XX). */
+  readonly statusCode: number | null;
+  readonly problem: string;
+  readonly title: string;
+  /** A JSON value with API Gateway's $context substitutions (already quoted where needed), or null for none. */
+  readonly detail: string | null;
+}
+
+export interface GatewayResponsesSpec {
+  readonly contentType: string;
+  readonly typePrefix: string;
+  readonly responses: readonly GatewayResponseSpec[];
+}
+
+export function loadGatewayResponses(file: string): GatewayResponsesSpec {
+  const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const bad = (what: string, v: unknown): never => {
+    throw new Error(`${file}: ${what} (got ${JSON.stringify(v)})`);
+  };
+  if (typeof raw.contentType !== 'string') bad('contentType must be a string', raw.contentType);
+  if (typeof raw.typePrefix !== 'string') bad('typePrefix must be a string', raw.typePrefix);
+  if (!Array.isArray(raw.responses)) bad('responses must be a list', raw.responses);
+  const seen = new Set<string>();
+  for (const r of raw.responses as GatewayResponseSpec[]) {
+    if (!/^[A-Z_0-9]+$/.test(r.responseType)) bad('responseType must be an API Gateway response type', r.responseType);
+    if (seen.has(r.responseType)) bad('responseType listed twice', r.responseType);
+    seen.add(r.responseType);
+    if (r.statusCode !== null && !(Number.isInteger(r.statusCode) && r.statusCode >= 400 && r.statusCode <= 599)) bad(`${r.responseType}: statusCode must be 400-599 or null`, r.statusCode);
+    if (!/^[a-z][a-z0-9-]*$/.test(r.problem)) bad(`${r.responseType}: problem must be a lowercase slug`, r.problem);
+    if (typeof r.title !== 'string' || r.title === '') bad(`${r.responseType}: title must be a non-empty string`, r.title);
+    if (r.detail !== null && typeof r.detail !== 'string') bad(`${r.responseType}: detail must be a template string or null`, r.detail);
+  }
+  return raw as unknown as GatewayResponsesSpec;
+}
+
+/**
+ * The response body template. Gateway response templates are not VTL: only $context variables are
+ * substituted, so the body is assembled here as literal JSON around them. With a null status code
+ * the status is left out (API Gateway answers with the specific type's own code).
+ */
+export function problemTemplate(spec: GatewayResponsesSpec, r: GatewayResponseSpec): string {
+  const parts = [
+    `"type":${JSON.stringify(spec.typePrefix + r.problem)}`,
+    `"title":${JSON.stringify(r.title)}`,
+    ...(r.statusCode !== null ? [`"status":${r.statusCode}`] : []),
+    ...(r.detail !== null ? [`"detail":${r.detail}`] : []),
+    '"requestId":"$context.requestId"',
+  ];
+  return `{${parts.join(',')}}`;
+}

@@ -1,0 +1,255 @@
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledgeNag, LOG_GROUP_KMS_SKIP, skipCheckov } from './compliance';
+import { Contract, Operation, requestParameters } from './contract';
+import { GatewayResponsesSpec, problemTemplate } from './gateway-responses';
+
+export interface Throttle {
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
+export interface ItemsApiProps {
+  /** The parsed api/openapi.json; every resource, method, model and validator comes from it. */
+  readonly contract: Contract;
+  /** The function serving each operation, keyed by the contract's x-function. */
+  readonly handlers: Readonly<Record<string, lambda.IFunction>>;
+  readonly userPool: cognito.IUserPool;
+  readonly gatewayResponses: GatewayResponsesSpec;
+  /** The API Gateway stage name (also the first URL path segment). */
+  readonly stageName: string;
+  /** Stage-wide default throttle. */
+  readonly throttle: Throttle;
+  /**
+   * Per-method throttles keyed by "VERB /path" as the contract writes them.
+   * @default - the stage throttle only
+   */
+  readonly methodThrottles?: Readonly<Record<string, Throttle>>;
+  /** Per-API-key throttle and quota. */
+  readonly usagePlan: Throttle & { readonly quotaLimit: number; readonly quotaPeriod: 'DAY' | 'WEEK' | 'MONTH' };
+  /** Origins allowed by CORS preflight. */
+  readonly corsAllowOrigins: readonly string[];
+  /**
+   * Retention of the access and execution log groups.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The regional REST API built from the contract: Cognito authorizer and API key on every method,
+ * models and validators on every method that takes input, problem+json gateway responses,
+ * stage/method/usage-plan throttling, JSON access logs, ERROR execution logs, X-Ray.
+ */
+export class ItemsApi extends Construct {
+  public readonly api: apigw.RestApi;
+  public readonly stage: apigw.Stage;
+  public readonly apiKey: apigw.IApiKey;
+  public readonly usagePlan: apigw.UsagePlan;
+  public readonly accessLogGroup: logs.LogGroup;
+  public readonly executionLogGroup: logs.LogGroup;
+  /** The methods by "VERB /path". */
+  public readonly methods: Readonly<Record<string, apigw.Method>>;
+
+  constructor(scope: Construct, id: string, props: ItemsApiProps) {
+    super(scope, id);
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const routes = new Set(props.contract.operations.map((op) => `${op.method} ${op.path}`));
+    for (const key of Object.keys(props.methodThrottles ?? {})) {
+      if (!routes.has(key)) throw new Error(`method throttle ${JSON.stringify(key)} names no operation of the contract (${[...routes].join(', ')})`);
+    }
+    for (const op of props.contract.operations) {
+      if (!props.handlers[op.functionName]) throw new Error(`${op.method} ${op.path}: no function given for x-function ${op.functionName}`);
+    }
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention, removalPolicy });
+    skipCheckov(this.accessLogGroup, 'CKV_AWS_158', LOG_GROUP_KMS_SKIP);
+
+    // Execution logging needs the account-wide API Gateway CloudWatch role. It is kept on stack
+    // deletion: other APIs in the account and region rely on the same setting.
+    const cloudWatchRole = new iam.Role(this, 'CloudWatchRole', {
+      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+      description: 'API Gateway account role: writes execution and access logs of REST APIs in this region',
+      inlinePolicies: {
+        logs: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams', 'logs:PutLogEvents', 'logs:GetLogEvents', 'logs:FilterLogEvents'],
+              resources: [`arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`],
+            }),
+          ],
+        }),
+      },
+    });
+    cloudWatchRole.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    acknowledgeNag(cloudWatchRole, {
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*]',
+      reason: 'The API Gateway account role serves every REST API of the account and region; API Gateway names the execution log groups itself (API-Gateway-Execution-Logs_<api>/<stage>), and DescribeLogGroups has no narrower resource.',
+    });
+    const account = new apigw.CfnAccount(this, 'Account', { cloudWatchRoleArn: cloudWatchRole.roleArn });
+    account.applyRemovalPolicy(RemovalPolicy.RETAIN);
+
+    const methodOptions: Record<string, apigw.MethodDeploymentOptions> = {};
+    for (const [key, t] of Object.entries(props.methodThrottles ?? {})) {
+      const [verb, path] = key.split(' ');
+      methodOptions[`${path}/${verb}`] = { throttlingRateLimit: t.rateLimit, throttlingBurstLimit: t.burstLimit };
+    }
+
+    this.api = new apigw.RestApi(this, 'RestApi', {
+      description: `${props.contract.title} (${props.stageName})`,
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      cloudWatchRole: false,
+      retainDeployments: false,
+      deployOptions: {
+        stageName: props.stageName,
+        throttlingRateLimit: props.throttle.rateLimit,
+        throttlingBurstLimit: props.throttle.burstLimit,
+        methodOptions,
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+      },
+    });
+    this.stage = this.api.deploymentStage;
+
+    // API Gateway would create the execution log group without retention on first use; own it instead.
+    this.executionLogGroup = new logs.LogGroup(this, 'ExecutionLogs', {
+      logGroupName: `API-Gateway-Execution-Logs_${this.api.restApiId}/${props.stageName}`,
+      retention,
+      removalPolicy,
+    });
+    skipCheckov(this.executionLogGroup, 'CKV_AWS_158', LOG_GROUP_KMS_SKIP);
+    this.stage.node.addDependency(this.executionLogGroup, account);
+
+    const authorizer = new apigw.CognitoUserPoolsAuthorizer(this, 'Authorizer', {
+      cognitoUserPools: [props.userPool],
+      identitySource: apigw.IdentitySource.header('Authorization'),
+    });
+    const bodyValidator = this.api.addRequestValidator('BodyAndParameters', { validateRequestBody: true, validateRequestParameters: true });
+    const paramValidator = this.api.addRequestValidator('ParametersOnly', { validateRequestBody: false, validateRequestParameters: true });
+    const models = new Map<string, apigw.Model>();
+    const modelFor = (op: Operation): apigw.Model => {
+      const body = op.body!;
+      let model = models.get(body.modelName);
+      if (!model) {
+        model = this.api.addModel(`Model${body.modelName}`, {
+          modelName: body.modelName,
+          contentType: 'application/json',
+          description: `Request body of ${op.operationId}, from api/openapi.json`,
+          schema: body.schema as apigw.JsonSchema,
+        });
+        models.set(body.modelName, model);
+      }
+      return model;
+    };
+
+    const resources = new Map<string, apigw.IResource>([['/', this.api.root]]);
+    const resourceFor = (path: string): apigw.IResource => {
+      const known = resources.get(path);
+      if (known) return known;
+      const cut = path.lastIndexOf('/');
+      const parent = resourceFor(cut === 0 ? '/' : path.slice(0, cut));
+      const resource = parent.addResource(path.slice(cut + 1));
+      resources.set(path, resource);
+      return resource;
+    };
+
+    const methods: Record<string, apigw.Method> = {};
+    for (const op of props.contract.operations) {
+      const resource = resourceFor(op.path);
+      const params = requestParameters(op);
+      const hasParams = Object.keys(params).length > 0;
+      methods[`${op.method} ${op.path}`] = resource.addMethod(
+        op.method,
+        new apigw.LambdaIntegration(props.handlers[op.functionName], { proxy: true, allowTestInvoke: false }),
+        {
+          operationName: op.operationId,
+          authorizationType: apigw.AuthorizationType.COGNITO,
+          authorizer,
+          apiKeyRequired: true,
+          ...(hasParams ? { requestParameters: params } : {}),
+          ...(op.body
+            ? { requestValidator: bodyValidator, requestModels: { 'application/json': modelFor(op) } }
+            : hasParams
+              ? { requestValidator: paramValidator }
+              : {}),
+        },
+      );
+    }
+    this.methods = methods;
+
+    // CORS preflight on every path that has operations. Preflight answers cannot carry
+    // credentials; they run no code and return only CORS headers.
+    for (const path of new Set(props.contract.operations.map((op) => op.path))) {
+      const preflight = resourceFor(path).addCorsPreflight({
+        allowOrigins: [...props.corsAllowOrigins],
+        allowHeaders: ['Authorization', 'Content-Type', 'X-Api-Key', 'If-Match', 'Idempotency-Key'],
+        allowMethods: props.contract.operations.filter((o) => o.path === path).map((o) => o.method),
+        exposeHeaders: ['ETag', 'Location', 'Retry-After'],
+        maxAge: Duration.hours(1),
+      });
+      skipCheckov(preflight, 'CKV_AWS_59', 'CORS preflight (OPTIONS) is a mock integration returning CORS headers only; browsers send it without credentials or an API key.');
+    }
+
+    for (const r of props.gatewayResponses.responses) {
+      this.api.addGatewayResponse(`Response${r.responseType}`, {
+        type: apigw.ResponseType.of(r.responseType),
+        ...(r.statusCode !== null ? { statusCode: String(r.statusCode) } : {}),
+        responseHeaders: { 'Content-Type': `'${props.gatewayResponses.contentType}'` },
+        templates: { 'application/json': problemTemplate(props.gatewayResponses, r) },
+      });
+    }
+
+    this.usagePlan = this.api.addUsagePlan('UsagePlan', {
+      description: `Per-client throttle and quota (${Stack.of(this).stackName})`,
+      throttle: { rateLimit: props.usagePlan.rateLimit, burstLimit: props.usagePlan.burstLimit },
+      quota: { limit: props.usagePlan.quotaLimit, period: apigw.Period[props.usagePlan.quotaPeriod] },
+      apiStages: [{ api: this.api, stage: this.stage }],
+    });
+    this.apiKey = this.api.addApiKey('ApiKey', { description: 'First client key; add one per client to the usage plan' });
+    this.usagePlan.addApiKey(this.apiKey);
+
+    skipCheckov(this.stage, 'CKV_AWS_120', 'No cache: every response is per-user (the owner comes from the token) and items change on write, so cached answers would be wrong or stale.');
+  }
+}
+
+/**
+ * Access log record: who, what, outcome and timings. No request or response bodies, no
+ * Authorization header, no API key value (only its id).
+ */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  extendedRequestId: '$context.extendedRequestId',
+  requestTime: '$context.requestTime',
+  sourceIp: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  sub: '$context.authorizer.claims.sub',
+  apiKeyId: '$context.identity.apiKeyId',
+  httpMethod: '$context.httpMethod',
+  resourcePath: '$context.resourcePath',
+  path: '$context.path',
+  protocol: '$context.protocol',
+  status: '$context.status',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationStatus: '$context.integration.status',
+  integrationLatency: '$context.integration.latency',
+  errorType: '$context.error.responseType',
+  errorMessage: '$context.error.message',
+  validationError: '$context.error.validationErrorString',
+  wafStatus: '$context.waf.status',
+  xrayTraceId: '$context.xrayTraceId',
+};

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import { artifactPath, ensureArtifacts, parseArch, zipBootstrapArch } from '../lib/artifacts';
+import { SecureServerlessBackendStack } from '../lib/stack';
+import { fakeArtifacts, fakeElfHeader, FUNCTION_NAMES, minimalZip, newApp, REPO_ROOT, stageConfig } from './helpers';
+
+describe('reading the architecture of bootstrap inside a Lambda zip', () => {
+  it('reads a stored entry', () => {
+    const dir = fakeArtifacts('arm64', { method: 0 });
+    assert.equal(zipBootstrapArch(artifactPath(dir, FUNCTION_NAMES[0])), 'arm64');
+  });
+
+  it('reads a deflated entry, as cargo-lambda writes it', () => {
+    const dir = fakeArtifacts('x86_64', { method: 8 });
+    assert.equal(zipBootstrapArch(artifactPath(dir, FUNCTION_NAMES[0])), 'x86_64');
+  });
+
+  it('rejects a file that is not a zip', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'ssb-')), 'bootstrap.zip');
+    writeFileSync(file, 'not a zip at all, just text that is long enough');
+    assert.throws(() => zipBootstrapArch(file), /is not a zip file/);
+  });
+
+  it('rejects a zip whose first entry is not bootstrap', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'ssb-')), 'bootstrap.zip');
+    writeFileSync(file, minimalZip('README', fakeElfHeader('arm64')));
+    assert.throws(() => zipBootstrapArch(file), /first entry to be "bootstrap", found "README"/);
+  });
+
+  it('rejects a bootstrap that is not ELF', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'ssb-')), 'bootstrap.zip');
+    writeFileSync(file, minimalZip('bootstrap', Buffer.from('#!/bin/sh\necho hello, this is a script not a binary\n')));
+    assert.throws(() => zipBootstrapArch(file), /not an ELF binary/);
+  });
+
+  it('rejects an ELF for a machine Lambda does not run', () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'ssb-')), 'bootstrap.zip');
+    writeFileSync(file, minimalZip('bootstrap', fakeElfHeader(0x28 /* 32-bit ARM */)));
+    assert.throws(() => zipBootstrapArch(file), /ELF machine 0x28/);
+  });
+});
+
+describe('ensuring the artifacts before synth', () => {
+  it('defaults to arm64 and rejects an unknown architecture', () => {
+    assert.equal(parseArch(undefined), 'arm64');
+    assert.throws(() => parseArch('aarch64'), /unknown architecture "aarch64": use -c arch=arm64 or -c arch=x86_64/);
+  });
+
+  it('fails on an architecture mismatch, naming the function, both architectures and the fix', () => {
+    const dir = fakeArtifacts('x86_64');
+    assert.throws(
+      () => ensureArtifacts({ artifactsDir: dir, functionNames: FUNCTION_NAMES, arch: 'arm64' }),
+      (e: Error) =>
+        new RegExp(`^${FUNCTION_NAMES[0]}: .* holds a x86_64 binary but the stack deploys arm64 functions`).test(e.message) &&
+        e.message.includes('make build ARCH=arm64') &&
+        e.message.includes('-c arch=x86_64'),
+    );
+  });
+
+  it('fails on a missing artifact with the command to run', () => {
+    const dir = fakeArtifacts('arm64', { names: FUNCTION_NAMES.slice(1) });
+    assert.throws(
+      () => ensureArtifacts({ artifactsDir: dir, functionNames: FUNCTION_NAMES, arch: 'arm64' }),
+      new RegExp(`${FUNCTION_NAMES[0]}: .*bootstrap.zip is missing[\\s\\S]*Run: make build ARCH=arm64`),
+    );
+  });
+
+  it('fails on an artifact older than the sources', () => {
+    const dir = fakeArtifacts('x86_64');
+    const src = mkdtempSync(path.join(tmpdir(), 'ssb-src-'));
+    mkdirSync(path.join(src, 'functions'));
+    writeFileSync(path.join(src, 'functions', 'main.rs'), 'fn main() {}');
+    const old = new Date(Date.now() - 3600_000);
+    utimesSync(artifactPath(dir, FUNCTION_NAMES[2]), old, old);
+    assert.throws(
+      () => ensureArtifacts({ artifactsDir: dir, functionNames: FUNCTION_NAMES, arch: 'x86_64', sources: [path.join(src, 'functions')] }),
+      new RegExp(`${FUNCTION_NAMES[2]}: .* is older than the Rust sources[\\s\\S]*Run: make build ARCH=x86_64`),
+    );
+  });
+
+  it('returns every zip when all match', () => {
+    const dir = fakeArtifacts('arm64');
+    const zips = ensureArtifacts({ artifactsDir: dir, functionNames: FUNCTION_NAMES, arch: 'arm64' });
+    assert.deepEqual(Object.keys(zips).sort(), [...FUNCTION_NAMES].sort());
+  });
+
+  it('makes the stack throw at synth when the zips were built for the other architecture', () => {
+    const artifactsDir = fakeArtifacts('x86_64');
+    assert.throws(
+      () =>
+        new SecureServerlessBackendStack(newApp(), 'Mismatch', {
+          stage: 'dev',
+          config: stageConfig('dev'),
+          arch: 'arm64',
+          repoRoot: REPO_ROOT,
+          artifactsDir,
+          buildMissingArtifacts: false,
+          checkArtifactFreshness: false,
+        }),
+      /holds a x86_64 binary but the stack deploys arm64 functions\. Run: make build ARCH=arm64, or synthesize with -c arch=x86_64/,
+    );
+  });
+});

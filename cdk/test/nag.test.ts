@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Validations } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks, NagPack, ServerlessChecks } from 'cdk-nag';
+import { IConstruct } from 'constructs';
+import { SecureServerlessBackendStack } from '../lib/stack';
+import { fakeArtifacts, newApp, REPO_ROOT, stageConfig, synthStage } from './helpers';
+
+const packs = (): NagPack[] => [new AwsSolutionsChecks(), new ServerlessChecks()];
+
+/** Every acknowledgement in the tree: the construct path it sits on, the rule id and the reason. */
+function acknowledgements(root: IConstruct): Array<{ path: string; rule: string; reason: string }> {
+  const out: Array<{ path: string; rule: string; reason: string }> = [];
+  for (const c of root.node.findAll()) {
+    for (const entry of c.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
+      for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
+        out.push({ path: c.node.path, rule: id.replace(/^annotation::/i, ''), reason });
+      }
+    }
+  }
+  return out;
+}
+
+/** What a pack finds when nothing is acknowledged (its acknowledgement lookup is switched off). */
+function rawFindings(pack: NagPack, root: IConstruct): Array<{ rule: string; path: string }> {
+  (pack as unknown as { isAcknowledged: () => boolean }).isAcknowledged = () => false;
+  return pack.validateScope(root).violations.flatMap((v) => v.violatingResources.map((r) => ({ rule: v.ruleName, path: r.constructPath ?? '' })));
+}
+
+for (const stage of ['dev', 'staging', 'prod']) {
+  describe(`cdk-nag on ${stage}`, () => {
+    const { stack } = synthStage(stage);
+
+    for (const pack of packs()) {
+      it(`${pack.readPackName}: no unacknowledged finding`, () => {
+        const report = pack.validateScope(stack);
+        const found = report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
+        assert.deepEqual(found, [], `findings:\n${found.join('\n')}`);
+        assert.equal(report.success, true);
+      });
+    }
+
+    it('acknowledges nothing that is not found, each with a reason', () => {
+      const raw = packs().flatMap((p) => rawFindings(p, stack));
+      for (const ack of acknowledgements(stack)) {
+        assert.ok(ack.reason.length >= 40, `${ack.rule} on ${ack.path} states its reason`);
+        assert.ok(
+          raw.some((f) => f.rule === ack.rule && (f.path === ack.path || f.path.startsWith(`${ack.path}/`))),
+          `${ack.rule} acknowledged on ${ack.path} but nothing there breaks it`,
+        );
+      }
+    });
+
+    it('acknowledges the X-Ray wildcard on each function role only', () => {
+      const wildcard = acknowledgements(stack).filter((a) => a.rule === 'AwsSolutions-IAM5[Resource::*]');
+      assert.equal(wildcard.length, Object.keys(synthStage(stage).stack.functions).length);
+      for (const a of wildcard) assert.match(a.path, /\/Role$/);
+      assert.match(wildcard[0].reason, /X-Ray/);
+    });
+  });
+}
+
+describe('cdk-nag as a synth-time validation plugin', () => {
+  const build = (extra?: (s: SecureServerlessBackendStack) => void) => {
+    const app = newApp();
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
+    const stack = new SecureServerlessBackendStack(app, 'SecureServerlessBackend-dev', {
+      stage: 'dev',
+      config: stageConfig('dev'),
+      repoRoot: REPO_ROOT,
+      artifactsDir: fakeArtifacts('arm64'),
+      buildMissingArtifacts: false,
+      checkArtifactFreshness: false,
+    });
+    extra?.(stack);
+    return app;
+  };
+
+  it('lets the stack synthesize, as bin/app.ts registers the packs', () => {
+    assert.doesNotThrow(() => build().synth());
+  });
+
+  it('stops synth on an unacknowledged finding', () => {
+    const app = build((s) => new sqs.Queue(s, 'UnencryptedQueue', { encryption: sqs.QueueEncryption.UNENCRYPTED }));
+    assert.throws(() => app.synth(), /Validation failed|AwsSolutions-SQS/);
+  });
+});
