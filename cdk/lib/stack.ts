@@ -153,7 +153,7 @@ export class SecureServerlessBackendStack extends Stack {
       ...(c.alarmEmail ? { alarmEmail: c.alarmEmail } : {}),
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.api.urlForPath('/v1'), description: 'Base URL of the v1 API' });
+    new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Stage URL (the API is under /v1); pass it to scripts/smoke.sh' });
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
     new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.identity.client.userPoolClientId });
