@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
-# make bench: builds the release zips for this machine (x86_64), starts its own DynamoDB Local,
-# and runs the benchmark harness (tools/lambda-emulator/src/bin/bench.rs).
+# make bench: builds the release zips for this machine (x86_64) and the hello-world runtime
+# floor, makes the Python baseline's venv (.venv-bench: awslambdaric + boto3), starts its own
+# DynamoDB Local, and runs the harness (tools/lambda-emulator/src/bin/bench.rs), which writes
+# target/bench/results.json and docs/BENCHMARKS.md.
+#   BENCH_RUNS (default 3), BENCH_INVOCATIONS (default 300)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/build.sh x86_64
+PATH="$PWD/.venv/bin:$PATH" CARGO_TARGET_DIR="$PWD/target" \
+  cargo lambda build --release --output-format zip --x86-64 -p hello-floor
+if [[ ! -x .venv-bench/bin/python ]]; then
+  python3 -m venv .venv-bench
+fi
+if [[ ! -f .venv-bench/.installed || bench/python/requirements.txt -nt .venv-bench/.installed ]]; then
+  .venv-bench/bin/pip install --quiet --disable-pip-version-check -r bench/python/requirements.txt
+  touch .venv-bench/.installed
+fi
 DYNAMODB_LOCAL_STATE="$(mktemp -d)"
 export DYNAMODB_LOCAL_STATE
 trap 'scripts/dynamodb-local.sh stop; rm -rf "$DYNAMODB_LOCAL_STATE"' EXIT

@@ -297,8 +297,23 @@ impl FunctionProcess {
         function_name: &str,
         extra: &[(&str, &str)],
     ) -> Result<Self, EmulatorError> {
-        let mut cmd = Command::new(bootstrap);
-        cmd.env_clear()
+        let dir = bootstrap.parent().unwrap_or(Path::new("."));
+        Self::spawn_program(bootstrap, &[], dir, api, function_name, extra)
+    }
+
+    /// Runs any runtime the same way: e.g. `python -m awslambdaric module.handler` for the
+    /// Python baseline. `dir` is the task root and working directory.
+    pub fn spawn_program(
+        program: &Path,
+        args: &[&str],
+        dir: &Path,
+        api: &RuntimeApi,
+        function_name: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<Self, EmulatorError> {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", api.address())
             .env("AWS_LAMBDA_FUNCTION_NAME", function_name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -315,13 +330,12 @@ impl FunctionProcess {
             .env("_HANDLER", "bootstrap")
             .env("TZ", ":UTC")
             .env("LANG", "en_US.UTF-8")
+            .env("LAMBDA_TASK_ROOT", dir)
+            .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        if let Some(dir) = bootstrap.parent() {
-            cmd.env("LAMBDA_TASK_ROOT", dir).current_dir(dir);
-        }
         for (k, v) in extra {
             cmd.env(k, v);
         }

@@ -200,10 +200,21 @@ struct Sample {
     peak_rss_kib: f64,
 }
 
-async fn invoke(api: &RuntimeApi, function: &str, id: &str) -> Duration {
-    let e = event(function, id);
+/// How a measured function is started.
+enum Launch {
+    /// A `bootstrap` binary from a release zip.
+    Binary(PathBuf),
+    /// `python -m awslambdaric <handler>` in `bench/python`, from the bench venv.
+    Python(&'static str),
+}
+
+fn python_dir() -> PathBuf {
+    root().join("bench/python")
+}
+
+async fn invoke(api: &RuntimeApi, function: &str, event: &[u8]) -> Duration {
     let t = Instant::now();
-    let out = api.invoke(&e, TIMEOUT).await.expect("invoke");
+    let out = api.invoke(event, TIMEOUT).await.expect("invoke");
     let elapsed = t.elapsed();
     let Outcome::Response(body) = out else {
         panic!("{function}: error {out:?}")
@@ -217,29 +228,35 @@ async fn invoke(api: &RuntimeApi, function: &str, id: &str) -> Duration {
 
 async fn run_once(
     function: &str,
-    bootstrap: &Path,
+    launch: &Launch,
     table: &str,
     endpoint: &str,
-    ids: &[String],
+    events: &[Vec<u8>],
 ) -> Sample {
     let api = RuntimeApi::start().await.expect("api");
-    let process = FunctionProcess::spawn(
-        bootstrap,
-        &api,
-        function,
-        &[
-            ("TABLE_NAME", table),
-            ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
-        ],
-    )
+    let env = [
+        ("TABLE_NAME", table),
+        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint),
+    ];
+    let process = match launch {
+        Launch::Binary(bootstrap) => FunctionProcess::spawn(bootstrap, &api, function, &env),
+        Launch::Python(handler) => FunctionProcess::spawn_program(
+            &root().join(".venv-bench/bin/python"),
+            &["-m", "awslambdaric", handler],
+            &python_dir(),
+            &api,
+            function,
+            &env,
+        ),
+    }
     .expect("spawn");
     let first_poll = api.wait_for_first_poll(TIMEOUT).await.expect("init");
     let init = first_poll - process.spawned_at;
-    let first = invoke(&api, function, &ids[0]).await;
+    let first = invoke(&api, function, &events[0]).await;
     let cpu_before = process.cpu_ticks().unwrap_or(0);
-    let mut warm: Vec<f64> = Vec::with_capacity(ids.len());
-    for id in &ids[1..] {
-        warm.push(ms(invoke(&api, function, id).await));
+    let mut warm: Vec<f64> = Vec::with_capacity(events.len());
+    for e in &events[1..] {
+        warm.push(ms(invoke(&api, function, e).await));
     }
     let cpu_ticks = process.cpu_ticks().unwrap_or(0).saturating_sub(cpu_before);
     let rss = process.peak_rss_kib().unwrap_or(0);
@@ -254,6 +271,41 @@ async fn run_once(
         cpu_us_per_invocation: cpu_ticks as f64 * 10_000.0 / warm.len().max(1) as f64,
         peak_rss_kib: rss as f64,
     }
+}
+
+fn summary(
+    label: &str,
+    kind: &str,
+    zip_bytes: u64,
+    binary_bytes: u64,
+    samples: &[Sample],
+    floors: Vec<f64>,
+) -> Value {
+    let pick = |f: fn(&Sample) -> f64| median(samples.iter().map(f).collect());
+    json!({
+        "function": label,
+        "kind": kind,
+        "zipBytes": zip_bytes,
+        "binaryBytes": binary_bytes,
+        "initMs": pick(|s| s.init_ms),
+        "firstInvocationMs": pick(|s| s.first_ms),
+        "coldStartMs": pick(|s| s.init_ms + s.first_ms),
+        "warmP50Ms": pick(|s| s.p50_ms),
+        "warmP99Ms": pick(|s| s.p99_ms),
+        "cpuUsPerWarmInvocation": pick(|s| s.cpu_us_per_invocation),
+        "peakRssKiB": pick(|s| s.peak_rss_kib),
+        "storageFloorP50Ms": if floors.is_empty() { Value::Null } else { json!(median(floors)) },
+    })
+}
+
+async fn fresh_table(client: &aws_sdk_dynamodb::Client) -> String {
+    let table = format!("bench-{}", uuid::Uuid::new_v4().simple());
+    TableSpec::from_contract()
+        .expect("api/table.json")
+        .create(client, &table)
+        .await
+        .expect("table");
+    table
 }
 
 fn machine() -> String {
@@ -272,32 +324,127 @@ fn machine() -> String {
     format!("{cores} cores ({cpu}), x86_64 Linux, DynamoDB Local in memory on loopback")
 }
 
-fn markdown(doc: &Value) -> String {
-    let mut table = String::from(
-        "| function | zip | binary | init | first invocation | warm p50 | warm p99 | storage floor p50 | CPU / warm invocation | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|\n",
-    );
-    for r in doc["functions"].as_array().into_iter().flatten() {
-        let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
-        table.push_str(&format!(
-            "| {} | {:.2} MB | {:.2} MB | {:.1} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.2} ms | {:.0} µs | {:.1} MiB |\n",
-            r["function"].as_str().unwrap_or(""),
-            f("zipBytes") / 1e6,
-            f("binaryBytes") / 1e6,
-            f("initMs"),
-            f("firstInvocationMs"),
-            f("warmP50Ms"),
-            f("warmP99Ms"),
-            f("storageFloorP50Ms"),
-            f("cpuUsPerWarmInvocation"),
-            f("peakRssKiB") / 1024.0,
-        ));
-    }
+fn row(r: &Value) -> String {
+    let f = |k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+    let size = |k: &str| {
+        let b = f(k);
+        if b > 0.0 {
+            format!("{:.2} MB", b / 1e6)
+        } else {
+            "–".to_owned()
+        }
+    };
+    let floor = r["storageFloorP50Ms"]
+        .as_f64()
+        .map_or("–".to_owned(), |v| format!("{v:.2} ms"));
     format!(
-        "# Benchmarks\n\nGenerated by `make bench`; do not edit by hand. Machine: {}. Medians of {} runs; warm figures over {} invocations per run. Init is exec → first poll of the Runtime API's `/next`. Latencies are measured at the Runtime API emulation (event handed over → response posted) against DynamoDB Local; the storage floor is the same DynamoDB call issued directly with the SDK from the harness.\n\n{}\nRaw results: `target/bench/results.json`.\n",
+        "| {} | {} | {} | {:.1} ms | {:.2} ms | {:.2} ms | {:.2} ms | {} | {:.0} µs | {:.1} MiB |\n",
+        r["function"].as_str().unwrap_or(""),
+        size("zipBytes"),
+        size("binaryBytes"),
+        f("initMs"),
+        f("firstInvocationMs"),
+        f("warmP50Ms"),
+        f("warmP99Ms"),
+        floor,
+        f("cpuUsPerWarmInvocation"),
+        f("peakRssKiB") / 1024.0,
+    )
+}
+
+fn find<'a>(doc: &'a Value, name: &str) -> Option<&'a Value> {
+    doc["functions"]
+        .as_array()?
+        .iter()
+        .find(|r| r["function"] == name)
+}
+
+fn markdown(doc: &Value) -> String {
+    let header = "| function | zip | binary | init | first invocation | warm p50 | warm p99 | storage floor p50 | CPU / warm invocation | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|\n";
+    let mut table = String::from(header);
+    for r in doc["functions"].as_array().into_iter().flatten() {
+        table.push_str(&row(r));
+    }
+    let f = |r: &Value, k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+    let mut ratios = String::from(
+        "| route | cold start (init + first) Rust / Python | warm p50 | CPU / warm invocation | peak RSS |\n|---|---|---|---|---|\n",
+    );
+    for function in ["get-item", "create-item"] {
+        if let (Some(rust), Some(py)) = (
+            find(doc, function),
+            find(doc, &format!("{function} (Python)")),
+        ) {
+            let x = |k: &str| f(py, k) / f(rust, k);
+            ratios.push_str(&format!(
+                "| {function} | {:.2} ms / {:.1} ms = **{:.0}× faster** | {:.1}× | {:.1}× | {:.1} / {:.1} MiB = **{:.1}× smaller** |\n",
+                f(rust, "coldStartMs"),
+                f(py, "coldStartMs"),
+                x("coldStartMs"),
+                x("warmP50Ms"),
+                x("cpuUsPerWarmInvocation"),
+                f(rust, "peakRssKiB") / 1024.0,
+                f(py, "peakRssKiB") / 1024.0,
+                x("peakRssKiB"),
+            ));
+        }
+    }
+    let mut targets = String::from("| target | worst function | met |\n|---|---|---|\n");
+    let rust: Vec<&Value> = doc["functions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|r| r["kind"] == "rust")
+        .collect();
+    let hello = find(doc, "hello-floor");
+    let worst = |key: &dyn Fn(&Value) -> f64| {
+        rust.iter()
+            .map(|r| (key(r), r["function"].as_str().unwrap_or("")))
+            .fold(
+                (f64::NEG_INFINITY, ""),
+                |a, b| if b.0 > a.0 { b } else { a },
+            )
+    };
+    let mut check = |name: &str, (value, function): (f64, &str), limit: f64, unit: &str| {
+        let ok = value <= limit;
+        targets.push_str(&format!(
+            "| {name} | {function}: {value:.2}{unit} (limit {limit:.2}{unit}) | {} |\n",
+            if ok { "yes" } else { "**no**" }
+        ));
+    };
+    check(
+        "zip ≤ 2.5 MB",
+        worst(&|r| f(r, "zipBytes") / 1e6),
+        2.5,
+        " MB",
+    );
+    check(
+        "peak RSS ≤ 10 MB",
+        worst(&|r| f(r, "peakRssKiB") * 1024.0 / 1e6),
+        10.0,
+        " MB",
+    );
+    if let Some(h) = hello {
+        check(
+            "init ≤ 1.5 × hello-world init",
+            worst(&|r| f(r, "initMs") / f(h, "initMs")),
+            1.5,
+            "×",
+        );
+    }
+    check(
+        "warm p50 ≤ storage floor + 0.3 ms",
+        worst(&|r| f(r, "warmP50Ms") - f(r, "storageFloorP50Ms")),
+        0.3,
+        " ms over",
+    );
+    format!(
+        "# Benchmarks\n\nGenerated by `make bench`; do not edit by hand. Machine: {}. Medians of {} runs; warm figures over {} invocations per run. Init is exec → first poll of the Runtime API's `/next`. Latencies are measured at the Runtime API emulation (event handed over → response posted) against DynamoDB Local on loopback; the storage floor is the same DynamoDB call issued directly by the (release-built) harness with the same SDK. CPU is user + system time from `/proc`, in 10 ms ticks averaged over the warm invocations. `hello-floor` is a hello-world `lambda_runtime` function with the same release profile: the runtime floor.\n\n## Every function\n\n{}\n## Rust against the Python 3.11 + boto3 baseline (AWS's `awslambdaric`, same events, same DynamoDB Local)\n\n{}\n## Targets\n\n{}\nRaw results: `target/bench/results.json`.\n",
         doc["machine"].as_str().unwrap_or(""),
         doc["runs"],
         doc["invocationsPerRun"],
-        table
+        table,
+        ratios,
+        targets,
     )
 }
 
@@ -309,41 +456,98 @@ async fn main() {
         .expect("AWS_ENDPOINT_URL_DYNAMODB must point at DynamoDB Local (make bench sets it)");
     let client = items_core::config::dynamodb_local_client(&endpoint);
     let dir = std::env::temp_dir().join(format!("bench-{}", std::process::id()));
+    // BENCH_FUNCTIONS=get-item,create-item measures only those (profile variants, quick runs);
+    // the floors and the Python baseline run only in a full run.
+    let only: Option<Vec<String>> = std::env::var("BENCH_FUNCTIONS")
+        .ok()
+        .map(|v| v.split(',').map(str::to_owned).collect());
+    let selected: Vec<&str> = FUNCTIONS
+        .into_iter()
+        .filter(|f| only.as_ref().is_none_or(|o| o.iter().any(|x| x == f)))
+        .collect();
     let mut results = Vec::new();
-    for function in FUNCTIONS {
+    for function in selected {
         let (bootstrap, zip_bytes) = unpack(function, &dir);
         let binary_bytes = std::fs::metadata(&bootstrap).expect("bootstrap").len();
+        let launch = Launch::Binary(bootstrap);
         let mut samples = Vec::new();
         let mut floors = Vec::new();
         for _ in 0..runs {
-            let table = format!("bench-{}", uuid::Uuid::new_v4().simple());
-            TableSpec::from_contract()
-                .expect("api/table.json")
-                .create(&client, &table)
-                .await
-                .expect("table");
+            let table = fresh_table(&client).await;
             let ids = seed(&client, &table, n + 1).await;
-            samples.push(run_once(function, &bootstrap, &table, &endpoint, &ids).await);
+            let events: Vec<Vec<u8>> = ids.iter().map(|id| event(function, id)).collect();
+            samples.push(run_once(function, &launch, &table, &endpoint, &events).await);
             let floor_ids = seed(&client, &table, n).await;
             let mut f = storage_floor(&client, &table, function, &floor_ids).await;
             f.sort_by(f64::total_cmp);
             floors.push(percentile(&f, 0.5));
         }
-        let pick = |f: fn(&Sample) -> f64| median(samples.iter().map(f).collect());
-        let r = json!({
-            "function": function,
-            "zipBytes": zip_bytes,
-            "binaryBytes": binary_bytes,
-            "initMs": pick(|s| s.init_ms),
-            "firstInvocationMs": pick(|s| s.first_ms),
-            "warmP50Ms": pick(|s| s.p50_ms),
-            "warmP99Ms": pick(|s| s.p99_ms),
-            "cpuUsPerWarmInvocation": pick(|s| s.cpu_us_per_invocation),
-            "peakRssKiB": pick(|s| s.peak_rss_kib),
-            "storageFloorP50Ms": median(floors),
-        });
+        let r = summary(function, "rust", zip_bytes, binary_bytes, &samples, floors);
         eprintln!("{r}");
         results.push(r);
+    }
+
+    if only.is_some() {
+        let doc = json!({ "machine": machine(), "runs": runs, "invocationsPerRun": n, "functions": results });
+        println!("{}", serde_json::to_string_pretty(&doc).expect("json"));
+        return;
+    }
+
+    // The runtime floor: hello world on lambda_runtime, same profile.
+    let (hello, hello_zip) = unpack("hello-floor", &dir);
+    let hello_bytes = std::fs::metadata(&hello).expect("hello").len();
+    let launch = Launch::Binary(hello);
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let events = vec![b"{}".to_vec(); n + 1];
+        samples.push(run_once("hello-floor", &launch, "unused", &endpoint, &events).await);
+    }
+    let r = summary(
+        "hello-floor",
+        "runtime floor",
+        hello_zip,
+        hello_bytes,
+        &samples,
+        Vec::new(),
+    );
+    eprintln!("{r}");
+    results.push(r);
+
+    // The baseline: Python 3.11 + boto3 under awslambdaric, same events, same DynamoDB Local.
+    if root().join(".venv-bench/bin/python").exists() {
+        for (function, handler) in [
+            ("get-item", "items.get_item"),
+            ("create-item", "items.create_item"),
+        ] {
+            let mut samples = Vec::new();
+            for _ in 0..runs {
+                let table = fresh_table(&client).await;
+                let ids = seed(&client, &table, n + 1).await;
+                let events: Vec<Vec<u8>> = ids.iter().map(|id| event(function, id)).collect();
+                samples.push(
+                    run_once(
+                        function,
+                        &Launch::Python(handler),
+                        &table,
+                        &endpoint,
+                        &events,
+                    )
+                    .await,
+                );
+            }
+            let r = summary(
+                &format!("{function} (Python)"),
+                "python baseline",
+                0,
+                0,
+                &samples,
+                Vec::new(),
+            );
+            eprintln!("{r}");
+            results.push(r);
+        }
+    } else {
+        eprintln!("no .venv-bench: the Python baseline is skipped (scripts/bench.sh makes it)");
     }
     let _ = std::fs::remove_dir_all(&dir);
     let doc =

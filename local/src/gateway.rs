@@ -1,0 +1,683 @@
+//! What API Gateway does in front of the functions, in its order: stage throttling, routing,
+//! the Cognito authorizer, the API key and its usage plan, the request validators; then the
+//! Lambda proxy integration, here an in-process call of the same handler code with the proxy
+//! event API Gateway would send. Every answer carries `x-amzn-RequestId`, and every request
+//! gets one JSON log line (never a body, a token or a key).
+
+use std::convert::Infallible;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use api_contract::{Contract, GatewayResponses, Location, Operation};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use items_core::domain::Owner;
+use items_core::events::ProxyEvent;
+use items_core::{App, DynamoStore, Route};
+use serde_json::{Map, Value, json};
+
+use crate::identity::{self, Identity, TOKEN_LIFETIME_SECONDS};
+use crate::throttle::{Refusal, Throttles};
+
+/// API Gateway's payload limit.
+pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
+/// API Gateway's integration timeout.
+pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
+/// `requestContext.stage` of local events.
+pub const STAGE: &str = "local";
+/// The local-only route that hands out credentials.
+pub const CREDENTIALS_PATH: &str = "/_local/credentials";
+
+type HttpResponse = Response<Full<Bytes>>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayInitError {
+    #[error("the API contract cannot be read: {0}")]
+    Contract(#[from] api_contract::ContractError),
+    #[error("{function} ({method} {path}) has no handler in items-core")]
+    UnknownFunction {
+        function: String,
+        method: String,
+        path: String,
+    },
+    #[error("the body model of {method} {path} is not a valid draft 4 schema: {detail}")]
+    Schema {
+        method: String,
+        path: String,
+        detail: String,
+    },
+}
+
+/// An answer API Gateway gives itself, before or instead of the function's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayError {
+    /// The gateway response type, e.g. `UNAUTHORIZED`.
+    pub response_type: &'static str,
+    /// API Gateway's own status for it, used when `api/gateway-responses.json` sets none.
+    pub status: u16,
+    /// `$context.error.messageString`.
+    pub message: String,
+    /// `$context.error.validationErrorString`.
+    pub validation: Option<String>,
+    /// `x-amzn-ErrorType`.
+    pub error_type: &'static str,
+}
+
+impl GatewayError {
+    fn new(
+        response_type: &'static str,
+        status: u16,
+        error_type: &'static str,
+        message: &str,
+    ) -> Self {
+        Self {
+            response_type,
+            status,
+            message: message.to_owned(),
+            validation: None,
+            error_type,
+        }
+    }
+    pub fn throttled() -> Self {
+        Self::new(
+            "THROTTLED",
+            429,
+            "TooManyRequestsException",
+            "Too Many Requests",
+        )
+    }
+    pub fn quota_exceeded() -> Self {
+        Self::new(
+            "QUOTA_EXCEEDED",
+            429,
+            "LimitExceededException",
+            "Limit Exceeded",
+        )
+    }
+    pub fn no_route() -> Self {
+        Self::new(
+            "MISSING_AUTHENTICATION_TOKEN",
+            403,
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        )
+    }
+    pub fn unauthorized(message: &str) -> Self {
+        Self::new("UNAUTHORIZED", 401, "UnauthorizedException", message)
+    }
+    pub fn invalid_api_key() -> Self {
+        Self::new("INVALID_API_KEY", 403, "ForbiddenException", "Forbidden")
+    }
+    pub fn bad_parameters(message: &str) -> Self {
+        Self::new(
+            "BAD_REQUEST_PARAMETERS",
+            400,
+            "BadRequestException",
+            message,
+        )
+    }
+    pub fn bad_body(validation: String) -> Self {
+        Self {
+            validation: Some(validation),
+            ..Self::new(
+                "BAD_REQUEST_BODY",
+                400,
+                "BadRequestException",
+                "Invalid request body",
+            )
+        }
+    }
+    pub fn too_large() -> Self {
+        Self::new(
+            "REQUEST_TOO_LARGE",
+            413,
+            "RequestEntityTooLargeException",
+            "Request Too Long",
+        )
+    }
+    pub fn integration_failure() -> Self {
+        Self::new(
+            "INTEGRATION_FAILURE",
+            502,
+            "InternalServerErrorException",
+            "Internal server error",
+        )
+    }
+    pub fn integration_timeout() -> Self {
+        Self::new(
+            "INTEGRATION_TIMEOUT",
+            504,
+            "InternalServerErrorException",
+            "Endpoint request timed out",
+        )
+    }
+}
+
+fn refusal(r: Refusal) -> GatewayError {
+    match r {
+        Refusal::Throttled => GatewayError::throttled(),
+        Refusal::QuotaExceeded => GatewayError::quota_exceeded(),
+    }
+}
+
+/// Fills a gateway response's detail template the way API Gateway does: `messageString` is a
+/// quoted JSON string, `validationErrorString` is not. The result is parsed as JSON.
+pub fn render_detail(template: &str, message: &str, validation: Option<&str>) -> Value {
+    let quoted = Value::String(message.to_owned()).to_string();
+    let escaped = Value::String(validation.unwrap_or_default().to_owned()).to_string();
+    let escaped = escaped
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or_default();
+    let text = template
+        .replace("$context.error.validationErrorString", escaped)
+        .replace("$context.error.messageString", &quoted);
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+struct CompiledOperation {
+    op: Operation,
+    route: Route,
+    validator: Option<jsonschema::Validator>,
+}
+
+/// What one request looked like, for its log line.
+#[derive(Debug, Default)]
+struct Trace {
+    resource: Option<String>,
+    function: Option<&'static str>,
+    response_type: Option<&'static str>,
+}
+
+/// The gateway in front of the handlers.
+pub struct Gateway {
+    operations: Vec<CompiledOperation>,
+    responses: GatewayResponses,
+    identity: Identity,
+    throttles: Throttles,
+    app: App<DynamoStore>,
+}
+
+impl fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gateway")
+            .field("operations", &self.operations.len())
+            .field("identity", &self.identity)
+            .field("throttles", &self.throttles)
+            .finish_non_exhaustive()
+    }
+}
+
+fn header_str<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Percent-decodes a query string component (API Gateway hands the function decoded values).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
+    raw.unwrap_or_default()
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) => (percent_decode(k), percent_decode(v)),
+            None => (percent_decode(pair), String::new()),
+        })
+        .collect()
+}
+
+fn media_type(content_type: Option<&str>) -> Option<String> {
+    content_type.map(|c| {
+        c.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    })
+}
+
+impl Gateway {
+    pub fn new(
+        contract: &Contract,
+        responses: GatewayResponses,
+        identity: Identity,
+        throttles: Throttles,
+        app: App<DynamoStore>,
+    ) -> Result<Self, GatewayInitError> {
+        let mut operations = Vec::new();
+        for op in contract.operations()? {
+            let route = Route::from_function_name(&op.function).ok_or_else(|| {
+                GatewayInitError::UnknownFunction {
+                    function: op.function.clone(),
+                    method: op.method.clone(),
+                    path: op.path.clone(),
+                }
+            })?;
+            let validator = op
+                .body_schema
+                .as_ref()
+                .map(jsonschema::draft4::new)
+                .transpose()
+                .map_err(|e| GatewayInitError::Schema {
+                    method: op.method.clone(),
+                    path: op.path.clone(),
+                    detail: e.to_string(),
+                })?;
+            operations.push(CompiledOperation {
+                op,
+                route,
+                validator,
+            });
+        }
+        Ok(Self {
+            operations,
+            responses,
+            identity,
+            throttles,
+            app,
+        })
+    }
+
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Answers one request; never fails.
+    pub async fn handle(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        peer: SocketAddr,
+    ) -> Result<HttpResponse, Infallible> {
+        let started = Instant::now();
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let method = req.method().to_string();
+        let path = req.uri().path().to_owned();
+        let mut trace = Trace::default();
+        let mut response = match Arc::clone(&self)
+            .process(req, &request_id, peer, &mut trace)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                trace.response_type = Some(e.response_type);
+                self.render(&e, &request_id)
+            }
+        };
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert("x-amzn-requestid", v);
+        }
+        tracing::info!(
+            requestId = %request_id,
+            method = %method,
+            path = %path,
+            resource = trace.resource.as_deref().unwrap_or(""),
+            function = trace.function.unwrap_or(""),
+            status = response.status().as_u16(),
+            responseType = trace.response_type.unwrap_or(""),
+            sourceIp = %peer.ip(),
+            latencyMs = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+        Ok(response)
+    }
+
+    /// A gateway response, as `api/gateway-responses.json` shapes it.
+    pub fn render(&self, e: &GatewayError, request_id: &str) -> HttpResponse {
+        let fallback = if e.status >= 500 {
+            "DEFAULT_5XX"
+        } else {
+            "DEFAULT_4XX"
+        };
+        let entry = self
+            .responses
+            .get(e.response_type)
+            .or_else(|| self.responses.get(fallback));
+        let status = entry.and_then(|r| r.status_code).unwrap_or(e.status);
+        let mut body = Map::new();
+        if let Some(r) = entry {
+            body.insert(
+                "type".into(),
+                json!(format!("{}{}", self.responses.type_prefix, r.problem)),
+            );
+            body.insert("title".into(), json!(r.title));
+        }
+        body.insert("status".into(), json!(status));
+        if let Some(template) = entry.and_then(|r| r.detail.as_deref()) {
+            body.insert(
+                "detail".into(),
+                render_detail(template, &e.message, e.validation.as_deref()),
+            );
+        }
+        body.insert("requestId".into(), json!(request_id));
+        let mut response = Response::new(Full::new(Bytes::from(Value::Object(body).to_string())));
+        *response.status_mut() =
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let headers = response.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&self.responses.content_type) {
+            headers.insert(header::CONTENT_TYPE, v);
+        }
+        headers.insert("x-amzn-errortype", HeaderValue::from_static(e.error_type));
+        response
+    }
+
+    async fn process(
+        self: Arc<Self>,
+        req: Request<Incoming>,
+        request_id: &str,
+        peer: SocketAddr,
+        trace: &mut Trace,
+    ) -> Result<HttpResponse, GatewayError> {
+        let now = Instant::now();
+        let path = req.uri().path().to_owned();
+        if path == CREDENTIALS_PATH || path.starts_with("/_local/") {
+            trace.resource = Some(CREDENTIALS_PATH.to_owned());
+            return self.credentials(&req);
+        }
+
+        // 1. Stage throttling.
+        self.throttles.stage(now).map_err(refusal)?;
+
+        // 2. Routing: an unknown path or method is MISSING_AUTHENTICATION_TOKEN.
+        let (compiled, path_parameters) = self
+            .operations
+            .iter()
+            .filter(|c| c.op.method == req.method().as_str())
+            .find_map(|c| c.op.match_path(&path).map(|p| (c, p)))
+            .ok_or_else(GatewayError::no_route)?;
+        let op = &compiled.op;
+        trace.resource = Some(op.path.clone());
+        trace.function = Some(compiled.route.function_name());
+        self.throttles
+            .method(&format!("{} {}", op.method, op.path), now)
+            .map_err(refusal)?;
+
+        // 3. The Cognito authorizer: the raw Authorization header is the ID token.
+        let claims = self
+            .identity
+            .verify(header_str(&req, "authorization"))
+            .map_err(|r| GatewayError::unauthorized(r.message()))?;
+
+        // 4. The API key and its usage plan.
+        let api_key = header_str(&req, "x-api-key")
+            .filter(|k| *k == self.identity.api_key())
+            .ok_or_else(GatewayError::invalid_api_key)?
+            .to_owned();
+        let epoch = i64::try_from(identity::now_seconds()).unwrap_or_default();
+        self.throttles
+            .usage_plan(&api_key, now, epoch)
+            .map_err(refusal)?;
+
+        // 5. The request validator: required parameters, then the body model.
+        let query = parse_query(req.uri().query());
+        let missing: Vec<&str> = op
+            .parameters
+            .iter()
+            .filter(|p| p.required)
+            .filter(|p| match p.location {
+                Location::Path => !path_parameters.iter().any(|(k, _)| *k == p.name),
+                Location::Query => !query.iter().any(|(k, _)| *k == p.name),
+                Location::Header => !req.headers().contains_key(p.name.as_str()),
+            })
+            .map(|p| p.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            return Err(GatewayError::bad_parameters(&format!(
+                "Missing required request parameters: [{}]",
+                missing.join(", ")
+            )));
+        }
+        let too_large = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|n| n > MAX_PAYLOAD_BYTES as u64);
+        if too_large {
+            return Err(GatewayError::too_large());
+        }
+        let (parts, body) = req.into_parts();
+        let body = Limited::new(body, MAX_PAYLOAD_BYTES)
+            .collect()
+            .await
+            .map_err(|_| GatewayError::too_large())?
+            .to_bytes();
+        if let Some(validator) = &compiled.validator {
+            // A model applies to application/json, which API Gateway assumes when the
+            // request names no content type; another type passes through unvalidated.
+            let content_type = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok());
+            let media = media_type(content_type);
+            if media.is_none() || media.as_deref() == Some("application/json") {
+                validate_body(validator, &body)?;
+            }
+        }
+
+        // 6. The Lambda proxy integration.
+        let event = ProxyEvent {
+            method: op.method.clone(),
+            resource: op.path.clone(),
+            path: path.clone(),
+            path_parameters: path_parameters.into_iter().collect(),
+            query,
+            headers: proxy_headers(&parts.headers, peer),
+            body: (!body.is_empty()).then(|| String::from_utf8_lossy(&body).into_owned()),
+            claims: Some(claims),
+            request_id: request_id.to_owned(),
+            stage: STAGE.to_owned(),
+            request_context_path: path,
+            source_ip: peer.ip().to_string(),
+            api_key: Some(api_key),
+            time_epoch_ms: u64::try_from(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_millis())
+                    .unwrap_or_default(),
+            )
+            .unwrap_or_default(),
+        };
+        let request = event.to_request().map_err(|e| {
+            tracing::error!(requestId = %request_id, error = %e, "the proxy event does not deserialize");
+            GatewayError::integration_failure()
+        })?;
+        let route = compiled.route;
+        let gateway = Arc::clone(&self);
+        let call = tokio::spawn(async move { gateway.app.handle(route, request).await });
+        let response = match tokio::time::timeout(INTEGRATION_TIMEOUT, call).await {
+            Err(_) => return Err(GatewayError::integration_timeout()),
+            Ok(Err(join)) => {
+                tracing::error!(requestId = %request_id, error = %join, "the handler panicked");
+                return Err(GatewayError::integration_failure());
+            }
+            Ok(Ok(Ok(response))) => response,
+            Ok(Ok(Err(never))) => match never {},
+        };
+        Ok(integration_response(response))
+    }
+
+    /// `GET /_local/credentials?sub=NAME[&format=env]`: an ID token for NAME and the API key.
+    fn credentials(&self, req: &Request<Incoming>) -> Result<HttpResponse, GatewayError> {
+        if req.method() != Method::GET || req.uri().path() != CREDENTIALS_PATH {
+            return Err(GatewayError::no_route());
+        }
+        let query = parse_query(req.uri().query());
+        let value = |name: &str| {
+            query
+                .iter()
+                .rev()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let sub = value("sub")
+            .filter(|s| Owner::parse(s).is_some())
+            .ok_or_else(|| {
+                GatewayError::bad_parameters(&format!(
+                    "sub must be a user name of 1 to {} letters, digits and - _ . @ :",
+                    Owner::MAX_LEN
+                ))
+            })?;
+        let token = self.identity.issue(sub).map_err(|e| {
+            tracing::error!(error = %e, "cannot sign a token");
+            GatewayError::integration_failure()
+        })?;
+        let (content_type, text) = match value("format") {
+            None | Some("json") => (
+                "application/json",
+                json!({
+                    "sub": sub,
+                    "idToken": token,
+                    "apiKey": self.identity.api_key(),
+                    "expiresIn": TOKEN_LIFETIME_SECONDS,
+                })
+                .to_string(),
+            ),
+            Some("env") => (
+                "text/plain; charset=utf-8",
+                format!("ID_TOKEN={token}\nAPI_KEY={}\n", self.identity.api_key()),
+            ),
+            Some(_) => return Err(GatewayError::bad_parameters("format must be json or env")),
+        };
+        let mut response = Response::new(Full::new(Bytes::from(text)));
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        Ok(response)
+    }
+}
+
+/// Checks a body against an operation's model. The detail lists each failure with where it is,
+/// never echoing the value itself.
+fn validate_body(validator: &jsonschema::Validator, body: &[u8]) -> Result<(), GatewayError> {
+    let instance: Value = serde_json::from_slice(body)
+        .map_err(|_| GatewayError::bad_body("[the request body is not valid JSON]".to_owned()))?;
+    let errors: Vec<String> = validator
+        .iter_errors(&instance)
+        .map(|e| {
+            let at = e.instance_path().as_str().to_owned();
+            let what = e.masked_with("the value").to_string();
+            if at.is_empty() {
+                what
+            } else {
+                format!("{at}: {what}")
+            }
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(GatewayError::bad_body(format!("[{}]", errors.join(", "))))
+    }
+}
+
+/// The headers the function sees: the client's, plus those API Gateway adds.
+fn proxy_headers(headers: &hyper::HeaderMap, peer: SocketAddr) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let forwarded = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(chain) => format!("{chain}, {}", peer.ip()),
+        None => peer.ip().to_string(),
+    };
+    out.retain(|(k, _)| !k.eq_ignore_ascii_case("x-forwarded-for"));
+    out.push(("X-Forwarded-For".to_owned(), forwarded));
+    out.push(("X-Forwarded-Port".to_owned(), peer.port().to_string()));
+    out.push(("X-Forwarded-Proto".to_owned(), "http".to_owned()));
+    out
+}
+
+/// The function's response as API Gateway returns it to the client.
+fn integration_response(response: lambda_http::Response<lambda_http::Body>) -> HttpResponse {
+    let (parts, body) = response.into_parts();
+    let bytes: &[u8] = body.as_ref();
+    let mut out = Response::new(Full::new(Bytes::copy_from_slice(bytes)));
+    *out.status_mut() = parts.status;
+    *out.headers_mut() = parts.headers;
+    if !bytes.is_empty() && !out.headers().contains_key(header::CONTENT_TYPE) {
+        out.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_templates_take_a_quoted_string_and_validation_templates_a_raw_one() {
+        assert_eq!(
+            render_detail("$context.error.messageString", "Unauthorized", None),
+            json!("Unauthorized")
+        );
+        assert_eq!(
+            render_detail(
+                "\"$context.error.validationErrorString\"",
+                "Invalid request body",
+                Some("[/name: \"x\" is bad]")
+            ),
+            json!("[/name: \"x\" is bad]")
+        );
+        assert_eq!(
+            render_detail("\"no such route\"", "m", None),
+            json!("no such route")
+        );
+    }
+
+    #[test]
+    fn query_strings_are_decoded_and_keep_repeats() {
+        assert_eq!(
+            parse_query(Some("a=1&a=2&b=x%20y&c")),
+            vec![
+                ("a".to_owned(), "1".to_owned()),
+                ("a".to_owned(), "2".to_owned()),
+                ("b".to_owned(), "x y".to_owned()),
+                ("c".to_owned(), String::new()),
+            ]
+        );
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
+
+    #[test]
+    fn media_types_ignore_parameters_and_case() {
+        assert_eq!(
+            media_type(Some("Application/JSON; charset=utf-8")).as_deref(),
+            Some("application/json")
+        );
+        assert_eq!(media_type(None), None);
+    }
+}

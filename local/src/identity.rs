@@ -1,0 +1,270 @@
+//! Local identity: the server stands in for the Cognito user pool (it signs short-lived ID
+//! tokens) and for the Cognito authorizer (it verifies them as API Gateway does), and issues the
+//! one API key its usage plan knows.
+//!
+//! Tokens are HS256 JWTs under a secret made at start-up and kept in memory only. The
+//! authorizer side accepts exactly that algorithm: `none`, other HMAC sizes and every
+//! asymmetric algorithm are refused, as are tokens with a bad signature, another issuer or
+//! audience, an `exp` in the past, an `nbf` in the future, a `token_use` other than `id` or no
+//! `sub`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde_json::{Map, Value, json};
+
+/// The `iss` of local tokens (a Cognito pool's is `https://cognito-idp.REGION.amazonaws.com/POOL`).
+pub const ISSUER: &str = "urn:secure-serverless-backend:local-identity";
+/// The `aud` of local tokens (a Cognito ID token's is the app client id).
+pub const AUDIENCE: &str = "local-client";
+/// How long an ID token lives, as Cognito's default.
+pub const TOKEN_LIFETIME_SECONDS: u64 = 3600;
+pub const ALGORITHM: Algorithm = Algorithm::HS256;
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("no randomness available for the signing key: {0}")]
+    Random(String),
+    #[error("the signing key is not usable: {0}")]
+    Key(#[from] jsonwebtoken::errors::Error),
+}
+
+/// Why a token was refused. The client only ever sees "Unauthorized" or, for an expired
+/// token, "The incoming token has expired", as from a Cognito authorizer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    Missing,
+    Expired,
+    Invalid(String),
+}
+
+impl Rejection {
+    pub fn message(&self) -> &'static str {
+        match self {
+            Rejection::Expired => "The incoming token has expired",
+            Rejection::Missing | Rejection::Invalid(_) => "Unauthorized",
+        }
+    }
+}
+
+/// The signing key and the API key. `Debug` never shows either.
+pub struct Identity {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    api_key: String,
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("algorithm", &ALGORITHM)
+            .field("issuer", &ISSUER)
+            .finish_non_exhaustive()
+    }
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], IdentityError> {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).map_err(|e| IdentityError::Random(e.to_string()))?;
+    Ok(buf)
+}
+
+/// A fresh API key: 40 letters and digits, like API Gateway's.
+pub fn random_api_key() -> Result<String, IdentityError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    // 62 * 4 = 248: reject bytes >= 248 so every symbol is equally likely.
+    let mut key = String::with_capacity(40);
+    while key.len() < 40 {
+        for b in random_bytes::<64>()? {
+            if key.len() < 40 && usize::from(b) < ALPHABET.len() * 4 {
+                key.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
+            }
+        }
+    }
+    Ok(key)
+}
+
+pub fn now_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// The date form API Gateway gives `exp` and `iat` in a REST API's authorizer claims,
+/// e.g. `Thu Jan 02 13:00:25 UTC 2020`.
+pub fn claim_date(epoch_seconds: i64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(epoch_seconds).ok()?;
+    let weekday = &format!("{:?}", t.weekday())[..3];
+    let month = &format!("{:?}", t.month())[..3];
+    Some(format!(
+        "{weekday} {month} {:02} {:02}:{:02}:{:02} UTC {}",
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.year()
+    ))
+}
+
+/// The claims as a REST API hands them to a Lambda proxy integration: every value a string.
+pub fn claims_as_strings(claims: &Map<String, Value>) -> BTreeMap<String, String> {
+    claims
+        .iter()
+        .map(|(k, v)| {
+            let s = match v {
+                Value::String(s) => s.clone(),
+                Value::Number(n) if k == "exp" || k == "iat" => n
+                    .as_i64()
+                    .and_then(claim_date)
+                    .unwrap_or_else(|| n.to_string()),
+                other => other.to_string(),
+            };
+            (k.clone(), s)
+        })
+        .collect()
+}
+
+impl Identity {
+    /// A random signing secret and, unless given, a random API key.
+    pub fn generate(api_key: Option<String>) -> Result<Self, IdentityError> {
+        let secret = random_bytes::<32>()?;
+        let api_key = match api_key {
+            Some(k) => k,
+            None => random_api_key()?,
+        };
+        Self::from_secret(&secret, api_key)
+    }
+
+    pub fn from_secret(secret: &[u8], api_key: String) -> Result<Self, IdentityError> {
+        let mut validation = Validation::new(ALGORITHM);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.leeway = 0;
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret)?,
+            decoding: DecodingKey::from_secret(secret)?,
+            validation,
+            api_key,
+        })
+    }
+
+    pub fn api_key(&self) -> &str {
+        &self.api_key
+    }
+
+    /// Signs any claims with the local key (tests use it to make tokens that are well signed
+    /// but wrong in one other way).
+    pub fn sign(&self, claims: &Value) -> Result<String, IdentityError> {
+        Ok(jsonwebtoken::encode(
+            &Header::new(ALGORITHM),
+            claims,
+            &self.encoding,
+        )?)
+    }
+
+    /// The claims of an ID token for `sub`, shaped like a Cognito ID token's.
+    pub fn id_token_claims(sub: &str, now: u64) -> Value {
+        json!({
+            "sub": sub,
+            "cognito:username": sub,
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "token_use": "id",
+            "auth_time": now,
+            "iat": now,
+            "exp": now + TOKEN_LIFETIME_SECONDS,
+            "jti": uuid::Uuid::new_v4().to_string(),
+        })
+    }
+
+    /// A fresh ID token for `sub`, valid for [`TOKEN_LIFETIME_SECONDS`].
+    pub fn issue(&self, sub: &str) -> Result<String, IdentityError> {
+        self.sign(&Self::id_token_claims(sub, now_seconds()))
+    }
+
+    /// Verifies a token as the Cognito authorizer does; on success the claims, as strings.
+    pub fn verify(&self, token: Option<&str>) -> Result<BTreeMap<String, String>, Rejection> {
+        let token = token.map(str::trim).filter(|t| !t.is_empty());
+        let Some(token) = token else {
+            return Err(Rejection::Missing);
+        };
+        let data =
+            jsonwebtoken::decode::<Map<String, Value>>(token, &self.decoding, &self.validation)
+                .map_err(|e| match e.kind() {
+                    ErrorKind::ExpiredSignature => Rejection::Expired,
+                    _ => Rejection::Invalid(format!("{e}")),
+                })?;
+        let claims = data.claims;
+        if claims.get("token_use").and_then(Value::as_str) != Some("id") {
+            return Err(Rejection::Invalid("token_use is not id".to_owned()));
+        }
+        if claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
+            return Err(Rejection::Invalid("no sub".to_owned()));
+        }
+        Ok(claims_as_strings(&claims))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> Identity {
+        Identity::from_secret(&[7u8; 32], "k".repeat(40)).expect("identity")
+    }
+
+    #[test]
+    fn an_issued_token_verifies_and_carries_its_sub() {
+        let id = identity();
+        let claims = id
+            .verify(Some(&id.issue("alice").expect("token")))
+            .expect("valid");
+        assert_eq!(claims["sub"], "alice");
+        assert_eq!(claims["token_use"], "id");
+        assert!(claims["exp"].contains(" UTC "), "{}", claims["exp"]);
+    }
+
+    #[test]
+    fn a_token_from_another_key_is_refused() {
+        let other = Identity::from_secret(&[8u8; 32], "k".repeat(40)).expect("identity");
+        let token = other.issue("alice").expect("token");
+        assert!(matches!(
+            identity().verify(Some(&token)),
+            Err(Rejection::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn exp_and_iat_are_dates_as_api_gateway_renders_them() {
+        assert_eq!(
+            claim_date(1_577_970_025).as_deref(),
+            Some("Thu Jan 02 13:00:25 UTC 2020")
+        );
+    }
+
+    #[test]
+    fn api_keys_are_forty_alphanumerics_and_differ() {
+        let a = random_api_key().expect("key");
+        let b = random_api_key().expect("key");
+        assert_eq!(a.len(), 40);
+        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric()));
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let text = format!("{:?}", identity());
+        assert!(!text.contains("kkkk"), "{text}");
+    }
+}
