@@ -317,19 +317,24 @@ impl ItemStore for DynamoStore {
             .table_name(&self.table)
             .set_item(Some(item_to_record(owner, item)))
             .condition_expression(format!("attribute_not_exists({PARTITION_KEY})"))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e)
-                if matches!(
-                    e.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Err(StoreError::AlreadyExists)
-            }
-            Err(e) => Err(classify(e)),
+            Err(e) => match e.as_service_error() {
+                // The SDK retried a put whose first attempt was applied but whose answer was
+                // lost: what is stored is exactly this item, so the create succeeded.
+                Some(PutItemError::ConditionalCheckFailedException(c))
+                    if c.item().map(record_to_item).and_then(Result::ok).as_ref() == Some(item) =>
+                {
+                    Ok(())
+                }
+                Some(PutItemError::ConditionalCheckFailedException(_)) => {
+                    Err(StoreError::AlreadyExists)
+                }
+                _ => Err(classify(e)),
+            },
         }
     }
 
@@ -402,14 +407,22 @@ impl ItemStore for DynamoStore {
         expect: &Expect,
         now: &str,
     ) -> Result<Item, StoreError> {
-        let mut values = HashMap::from([(":one".to_owned(), n(1)), (":now".to_owned(), s(now))]);
+        // Marks this call's write, so that an SDK retry can recognise its own applied attempt.
+        let write_id = ItemId::new().to_string();
+        let mut values = HashMap::from([
+            (":one".to_owned(), n(1)),
+            (":now".to_owned(), s(now)),
+            (":writeId".to_owned(), s(&write_id)),
+        ]);
         let mut sets = vec![
             "#version = #version + :one".to_owned(),
             "#updatedAt = :now".to_owned(),
+            "#writeId = :writeId".to_owned(),
         ];
         let mut names = HashMap::from([
             ("#version".to_owned(), "version".to_owned()),
             ("#updatedAt".to_owned(), "updatedAt".to_owned()),
+            ("#writeId".to_owned(), "writeId".to_owned()),
         ]);
         let mut set = |field: &str, value: AttributeValue| {
             names.insert(format!("#{field}"), field.to_owned());
@@ -446,13 +459,19 @@ impl ItemStore for DynamoStore {
                 .ok_or_else(|| StoreError::Corrupt("UpdateItem returned no attributes".to_owned()))
                 .and_then(record_to_item),
             Err(e) => match e.as_service_error() {
-                Some(UpdateItemError::ConditionalCheckFailedException(c)) => {
-                    Err(if c.item().is_some() {
-                        StoreError::VersionMismatch
-                    } else {
-                        StoreError::NotFound
-                    })
-                }
+                Some(UpdateItemError::ConditionalCheckFailedException(c)) => match c.item() {
+                    None => Err(StoreError::NotFound),
+                    // The SDK retried an update whose first attempt was applied but whose answer
+                    // was lost: the version condition now fails against our own write, which
+                    // carries this call's write id. The update succeeded.
+                    Some(current)
+                        if current.get("writeId").and_then(|v| v.as_s().ok())
+                            == Some(&write_id) =>
+                    {
+                        record_to_item(current)
+                    }
+                    Some(_) => Err(StoreError::VersionMismatch),
+                },
                 _ => Err(classify(e)),
             },
         }
@@ -587,6 +606,7 @@ impl ItemStore for DynamoStore {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":inProgress", s(IN_PROGRESS))
             .expression_attribute_values(":fp", s(fingerprint))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .build()
             .map_err(|e| StoreError::Internal(Box::new(e)))?;
         let result = self
@@ -606,7 +626,17 @@ impl ItemStore for DynamoStore {
                             .and_then(|r| r.code())
                             .is_some_and(|c| c == "ConditionalCheckFailed")
                     };
-                    if failed(1) {
+                    // An SDK retry of a transaction that was applied but whose answer was lost
+                    // finds the record completed with this very response.
+                    let own = t
+                        .cancellation_reasons()
+                        .get(1)
+                        .and_then(|r| r.item())
+                        .and_then(stored_response)
+                        .is_some_and(|r| r == *response);
+                    if own {
+                        Ok(())
+                    } else if failed(1) {
                         Err(StoreError::KeyLost)
                     } else if failed(0) {
                         Err(StoreError::AlreadyExists)
