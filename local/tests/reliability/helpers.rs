@@ -1,0 +1,416 @@
+//! Harness of the reliability tests: the built `local-server` on a free port with its own table,
+//! an own DynamoDB Local when a test needs to stop and restart it (a guard that always stops it),
+//! and a small HTTP/1.1 client over `std::net::TcpStream` (as `tests/gateway/helpers.rs` uses),
+//! driven from tokio tasks through `spawn_blocking`, with a deadline on every request.
+//!
+//! Only what these tests need is copied from the gateway harness; that binary is left as it is.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
+const SECRET_HEX: &str = "7465737420736563726574206f6620746865206c6f63616c2d7365727665722121";
+const DYNAMODB_LOCAL_SCRIPT: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/dynamodb-local.sh");
+
+/// Longer than any answer may take: a request still unanswered then is reported as a hang.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Limits far above anything these tests send, so that only a test that asks for throttling
+/// sees it.
+pub const GENEROUS_LIMITS: [(&str, &str); 6] = [
+    ("LOCAL_THROTTLE_RATE", "100000"),
+    ("LOCAL_THROTTLE_BURST", "100000"),
+    ("LOCAL_USAGE_RATE", "100000"),
+    ("LOCAL_USAGE_BURST", "100000"),
+    ("LOCAL_QUOTA_LIMIT", "100000000"),
+    ("LOCAL_NO_METHOD_THROTTLES", "1"),
+];
+
+/// The tests of this binary measure latency and load one shared machine: one at a time.
+pub fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The shared DynamoDB Local of the test run (`make test` starts it).
+pub fn shared_endpoint() -> String {
+    let endpoint = std::env::var(ENDPOINT_VAR).unwrap_or_else(|_| {
+        panic!(
+            "{ENDPOINT_VAR} must point at DynamoDB Local: run the tests with `make test`, or \
+             `export {ENDPOINT_VAR}=$(scripts/dynamodb-local.sh start)` first"
+        )
+    });
+    assert!(
+        endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:"),
+        "tests talk to loopback only, not {endpoint}"
+    );
+    endpoint
+}
+
+/// A DynamoDB Local of this test's own, on disk (`-dbPath`) so that a stop and a start keep the
+/// data, started and stopped through `scripts/dynamodb-local.sh` with its own state directory.
+/// Dropping it stops it and removes its files, whether the test passed or not.
+#[derive(Debug)]
+pub struct OwnDynamoDb {
+    pub endpoint: String,
+    pub port: u16,
+    dir: PathBuf,
+}
+
+impl OwnDynamoDb {
+    pub fn start() -> Self {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("reliability-ddb-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("create the DynamoDB Local directory");
+        let mut own = Self {
+            endpoint: String::new(),
+            port: 0,
+            dir,
+        };
+        // From here on, Drop stops whatever the script started, even if the start fails.
+        own.endpoint = own.script(&["start", "0"]);
+        own.port = own
+            .endpoint
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("no port in {:?}", own.endpoint));
+        own
+    }
+
+    /// Stops it (the script waits for the process to exit, 5 s at most, then kills it).
+    pub fn stop(&self) {
+        self.script(&["stop"]);
+    }
+
+    /// Starts it again on the same port, on the same files.
+    pub fn restart(&self) {
+        let endpoint = self.script(&["start", &self.port.to_string()]);
+        assert_eq!(endpoint, self.endpoint, "restarted on another port");
+    }
+
+    fn script(&self, args: &[&str]) -> String {
+        let out = Command::new("bash")
+            .arg(DYNAMODB_LOCAL_SCRIPT)
+            .args(args)
+            .env("DYNAMODB_LOCAL_STATE", self.dir.join("state"))
+            .env("DYNAMODB_LOCAL_DB_PATH", self.dir.join("db"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("run scripts/dynamodb-local.sh");
+        assert!(
+            out.status.success(),
+            "scripts/dynamodb-local.sh {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+}
+
+impl Drop for OwnDynamoDb {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(DYNAMODB_LOCAL_SCRIPT)
+            .arg("stop")
+            .env("DYNAMODB_LOCAL_STATE", self.dir.join("state"))
+            .stdin(Stdio::null())
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A running `local-server`; killed when dropped.
+#[derive(Debug)]
+pub struct TestServer {
+    pub addr: SocketAddr,
+    child: Child,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the built server against `endpoint` with its own table and extra environment.
+pub fn spawn_server(endpoint: &str, env: &[(&str, &str)]) -> TestServer {
+    let table = format!("items-reliability-{}", uuid::Uuid::new_v4().simple());
+    let log = std::env::var_os("TEST_LOG").is_some();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_local-server"));
+    cmd.args(["--port", "0", "--table", &table])
+        .env(ENDPOINT_VAR, endpoint)
+        .env("LOCAL_JWT_SECRET", SECRET_HEX)
+        .env_remove("PORT")
+        .env_remove("LOCAL_STAGE")
+        .env_remove("LOCAL_STAGES_FILE")
+        .env_remove("LOCAL_QUOTA_PERIOD")
+        .env("RUST_LOG", if log { "info" } else { "warn" })
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(if log { Stdio::inherit() } else { Stdio::null() });
+    for (k, _) in GENEROUS_LIMITS {
+        cmd.env_remove(k);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("start local-server");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    // Read the "listening on" line, then keep draining so the server never blocks on a pipe.
+    std::thread::spawn(move || {
+        let mut sent = false;
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if !sent && let Some(url) = line.strip_prefix("local-server listening on http://") {
+                let _ = tx.send(url.trim().to_owned());
+                sent = true;
+            }
+        }
+    });
+    let Ok(addr) = rx.recv_timeout(Duration::from_secs(30)) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("local-server did not print its address within 30 s");
+    };
+    TestServer {
+        addr: addr.parse().expect("a socket address"),
+        child,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+    /// The ETag's version number, `"7"` → 7.
+    pub fn etag_version(&self) -> u64 {
+        self.header("etag")
+            .and_then(|e| e.trim_matches('"').parse().ok())
+            .unwrap_or_else(|| panic!("no numeric ETag: {:?}", self.headers))
+    }
+}
+
+/// One answer and how long it took; `Err` when none came (refused, reset, or past the deadline).
+#[derive(Debug)]
+pub struct Timed {
+    pub elapsed: Duration,
+    pub result: Result<TestResponse, String>,
+}
+
+/// One HTTP/1.1 request on a fresh connection (`Connection: close`), read to the end, within
+/// [`REQUEST_DEADLINE`].
+fn request_blocking(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: Option<&[u8]>,
+) -> Result<TestResponse, String> {
+    let started = Instant::now();
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(REQUEST_DEADLINE))
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_write_timeout(Some(REQUEST_DEADLINE))
+        .map_err(|e| e.to_string())?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if let Some(b) = body {
+        head.push_str(&format!("Content-Length: {}\r\n", b.len()));
+    }
+    head.push_str("\r\n");
+    stream
+        .write_all(head.as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
+    if let Some(b) = body {
+        stream.write_all(b).map_err(|e| format!("write: {e}"))?;
+    }
+    let mut raw = Vec::new();
+    let mut chunk = [0_u8; 16 * 1024];
+    loop {
+        if started.elapsed() > REQUEST_DEADLINE {
+            return Err(format!("no complete answer within {REQUEST_DEADLINE:?}"));
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&chunk[..n]),
+            Err(e) => return Err(format!("read: {e}")),
+        }
+    }
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| format!("no HTTP head in {:?}", String::from_utf8_lossy(&raw)))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no status line in {head:?}"))?;
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Ok(TestResponse {
+        status,
+        headers,
+        body: raw[split + 4..].to_vec(),
+    })
+}
+
+/// A signed-in client of one server: one user's ID token and the server's API key.
+#[derive(Debug, Clone)]
+pub struct Api {
+    addr: SocketAddr,
+    auth: Arc<Vec<(String, String)>>,
+}
+
+impl Api {
+    /// Fetches local credentials for `sub` from the server.
+    pub async fn sign_in(server: &TestServer, sub: &str) -> Self {
+        let anonymous = Self {
+            addr: server.addr,
+            auth: Arc::new(Vec::new()),
+        };
+        let r = anonymous
+            .call("GET", &format!("/_local/credentials?sub={sub}"), None, &[])
+            .await
+            .result
+            .expect("credentials answer");
+        assert_eq!(r.status, 200, "credentials: {}", r.text());
+        let v = r.json();
+        let field = |k: &str| v[k].as_str().expect(k).to_owned();
+        Self {
+            addr: server.addr,
+            auth: Arc::new(vec![
+                ("Authorization".to_owned(), field("idToken")),
+                ("x-api-key".to_owned(), field("apiKey")),
+            ]),
+        }
+    }
+
+    /// Sends one request (a JSON body if any) with the credentials and `extra` headers.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        extra: &[(&str, &str)],
+    ) -> Timed {
+        let mut headers: Vec<(String, String)> = self.auth.as_ref().clone();
+        headers.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let body = body.map(|b| {
+            headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+            serde_json::to_vec(b).expect("serialise")
+        });
+        let (addr, method, path) = (self.addr, method.to_owned(), path.to_owned());
+        let started = Instant::now();
+        let result = tokio::task::spawn_blocking(move || {
+            request_blocking(addr, &method, &path, &headers, body.as_deref())
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("request task failed: {e}")));
+        Timed {
+            elapsed: started.elapsed(),
+            result,
+        }
+    }
+}
+
+/// Every item of the caller, page by page (at most 100 pages of 100).
+pub async fn list_all(api: &Api) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut path = "/v1/items?limit=100".to_owned();
+    for _ in 0..100 {
+        let r = api
+            .call("GET", &path, None, &[])
+            .await
+            .result
+            .expect("list");
+        assert_eq!(r.status, 200, "list: {}", r.text());
+        let page = r.json();
+        items.extend(page["items"].as_array().expect("items").iter().cloned());
+        match page["nextCursor"].as_str() {
+            Some(cursor) => path = format!("/v1/items?limit=100&cursor={cursor}"),
+            None => return items,
+        }
+    }
+    panic!("more than 100 pages of items");
+}
+
+/// An item as the API returns it, with every field present and of the right type.
+pub fn assert_complete_item(item: &Value) {
+    let s = |k: &str| item[k].as_str().is_some();
+    assert!(
+        s("id")
+            && s("name")
+            && s("description")
+            && s("createdAt")
+            && s("updatedAt")
+            && item["version"].as_u64().is_some_and(|v| v >= 1)
+            && item["tags"]
+                .as_array()
+                .is_some_and(|t| t.iter().all(Value::is_string)),
+        "incomplete item: {item}"
+    );
+    assert_eq!(
+        item.as_object().map(serde_json::Map::len),
+        Some(7),
+        "unexpected fields: {item}"
+    );
+}
+
+/// The `p`-th percentile (0 < p ≤ 1) of some durations, nearest rank.
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// Milliseconds, for reports.
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
