@@ -400,11 +400,15 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, Problem> {
         if weak {
             continue;
         }
-        if let Some(v) =
-            (inner.len() <= 19 && !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_digit()))
-                .then(|| inner.parse::<u64>().ok())
-                .flatten()
-                .and_then(Version::new)
+        // Strong comparison is character by character (RFC 9110 §8.8.3.2): only the exact
+        // spelling of an ETag we issue (no sign, no leading zero) can match its version.
+        let ours = inner.len() <= 19
+            && inner.bytes().all(|b| b.is_ascii_digit())
+            && !inner.starts_with('0');
+        if let Some(v) = ours
+            .then(|| inner.parse::<u64>().ok())
+            .flatten()
+            .and_then(Version::new)
         {
             versions.push(v);
         }
