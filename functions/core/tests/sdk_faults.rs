@@ -45,6 +45,9 @@ enum Answer {
     Slow(Duration),
     /// HTTP 200 whose body is not what the protocol promises.
     Garbage(&'static str),
+    /// A failed `attribute_not_exists` condition whose returned record is the `Item` this very
+    /// request carries: what DynamoDB answers a retried `PutItem` whose first attempt was applied.
+    ConditionFailedOnOwnItem,
 }
 
 const THROTTLING: Answer = Answer::Error(
@@ -122,6 +125,7 @@ impl HttpConnector for FakeDynamo {
             .unwrap_or("?")
             .to_owned();
         let body = String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned();
+        let sent = body.clone();
         let nth = {
             let mut calls = self.calls.lock().unwrap();
             calls.push(Call {
@@ -143,6 +147,18 @@ impl HttpConnector for FakeDynamo {
                     (200, "{}".to_owned())
                 }
                 Answer::Garbage(body) => (200, body.to_owned()),
+                Answer::ConditionFailedOnOwnItem => {
+                    let sent: serde_json::Value = serde_json::from_str(&sent).unwrap_or_default();
+                    (
+                        400,
+                        serde_json::json!({
+                            "__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+                            "message": "The conditional request failed",
+                            "Item": sent["Item"],
+                        })
+                        .to_string(),
+                    )
+                }
             };
             let mut response = HttpResponse::new(
                 StatusCode::try_from(status).expect("a valid status"),
@@ -672,4 +688,39 @@ async fn one_throttle_on_the_create_transaction_then_success_is_201() {
         "{location} for {}",
         item_path(&r.id())
     );
+}
+
+#[tokio::test]
+async fn a_create_retried_after_its_applied_attempt_lost_its_answer_is_201() {
+    // Attempt 1 is applied but its answer is lost (a 500 here); attempt 2's condition then fails
+    // against the very item attempt 1 wrote.
+    let (app, fake) = app_with(|_, n| {
+        if n == 1 {
+            INTERNAL_SERVER_ERROR
+        } else {
+            Answer::ConditionFailedOnOwnItem
+        }
+    });
+
+    let r = app.create("alice", r#"{"name":"Widget"}"#).await;
+
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["name"], "Widget");
+    assert_eq!(fake.attempts("PutItem"), 2);
+}
+
+#[tokio::test]
+async fn a_create_whose_id_is_taken_by_another_item_is_still_a_conflict() {
+    // The condition fails and DynamoDB returns no record of ours.
+    let (app, _) = app_with(|_, _| {
+        Answer::Error(
+            400,
+            "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+            "The conditional request failed",
+        )
+    });
+
+    app.create("alice", r#"{"name":"Widget"}"#)
+        .await
+        .assert_problem(409, "someone else's record under this key");
 }
