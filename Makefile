@@ -1,5 +1,5 @@
 # The project's entry points. CI runs `make test` (through .ci/run), as a person does.
-.PHONY: help setup build test dev smoke bench lint synth clean
+.PHONY: help setup build test dev smoke bench bench-variants fuzz fuzz-long schemathesis schemathesis-long lint synth clean
 
 ARCH ?= arm64
 STAGE ?= dev
@@ -25,6 +25,21 @@ smoke: ## Smoke-test every function against BASE_URL (default: the local server)
 
 bench: ## Measure every release artifact (size, init, latency, CPU, RSS) → docs/BENCHMARKS.md
 	scripts/bench.sh
+
+bench-variants: ## What each release-profile choice buys (slow: one clean build per variant)
+	scripts/bench-variants.sh
+
+fuzz: ## Fuzz every parser of untrusted input, 60 s per target (nightly + cargo-fuzz)
+	scripts/fuzz.sh 60
+
+fuzz-long: ## Fuzz every target for 15 minutes
+	scripts/fuzz.sh 900
+
+schemathesis: ## Property-based API tests from the contract against the local server (short)
+	scripts/schemathesis.sh
+
+schemathesis-long: ## The same with 300 examples per operation
+	scripts/schemathesis.sh --long
 
 lint: ## cargo fmt --check, clippy -D warnings, tsc --noEmit
 	cargo fmt --all --check

@@ -29,6 +29,12 @@ echo "DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB"
 step "Rust: unit, contract, integration (DynamoDB Local) and artifact tests"
 cargo test --workspace --locked
 
+step "fuzz every parser of untrusted input (10 s per target; make fuzz-long for more)"
+scripts/fuzz.sh 10
+
+step "API: property-based tests from the contract (schemathesis, short run)"
+scripts/schemathesis.sh
+
 if [[ -x scripts/cdk-test.sh ]]; then
   step "CDK: template assertions, cdk-nag, synth of every stage, cfn-lint, checkov"
   scripts/cdk-test.sh
