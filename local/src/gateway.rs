@@ -597,9 +597,31 @@ fn validate_body(validator: &jsonschema::Validator, body: &[u8]) -> Result<(), G
 }
 
 /// The headers the function sees: the client's, plus those API Gateway adds.
+/// The headers a function sees, as API Gateway passes them on: the client's, except that the
+/// gateway owns `X-Forwarded-*` (it appends the client to `X-Forwarded-For` and sets the proto and
+/// port of its own listener), and `Host` is the API's host. A client-sent `X-Forwarded-Proto` or
+/// a `Host` that is no authority never reaches the function: `lambda_http` builds the request
+/// URI from them and panics on one that makes no URL.
 fn proxy_headers(headers: &hyper::HeaderMap, peer: SocketAddr) -> Vec<(String, String)> {
+    let host = headers
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| h.parse::<hyper::http::uri::Authority>().is_ok())
+        .unwrap_or("127.0.0.1")
+        .to_owned();
+    let port = host
+        .rsplit_once(':')
+        .map(|(_, p)| p.to_owned())
+        .filter(|p| p.parse::<u16>().is_ok())
+        .unwrap_or_else(|| "80".to_owned());
     let mut out: Vec<(String, String)> = headers
         .iter()
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "host" | "x-forwarded-for" | "x-forwarded-proto" | "x-forwarded-port"
+            )
+        })
         .map(|(k, v)| {
             (
                 k.as_str().to_owned(),
@@ -611,9 +633,9 @@ fn proxy_headers(headers: &hyper::HeaderMap, peer: SocketAddr) -> Vec<(String, S
         Some(chain) => format!("{chain}, {}", peer.ip()),
         None => peer.ip().to_string(),
     };
-    out.retain(|(k, _)| !k.eq_ignore_ascii_case("x-forwarded-for"));
+    out.push(("Host".to_owned(), host));
     out.push(("X-Forwarded-For".to_owned(), forwarded));
-    out.push(("X-Forwarded-Port".to_owned(), peer.port().to_string()));
+    out.push(("X-Forwarded-Port".to_owned(), port));
     out.push(("X-Forwarded-Proto".to_owned(), "http".to_owned()));
     out
 }

@@ -498,3 +498,25 @@ fn the_handlers_see_the_event_api_gateway_would_send() {
     );
     assert_gateway_problem(&bad, 400, "a limit the function refuses");
 }
+
+#[test]
+fn client_sent_forwarding_headers_never_reach_the_function() {
+    // lambda_http builds the request URI from X-Forwarded-Proto and Host and panics on one that
+    // makes no URL; API Gateway owns those headers, and so does the local server.
+    let server = spawn_server(&[]);
+    let (token, key) = credentials(&server, "alice");
+    for (case, name, value) in [
+        ("a proto that is no scheme", "X-Forwarded-Proto", "ht tp"),
+        ("a port that is no number", "X-Forwarded-Port", "eighty"),
+        ("a forged client chain", "X-Forwarded-For", "not an address"),
+    ] {
+        let r = request(
+            &server,
+            "GET",
+            "/v1/items",
+            &[("Authorization", &token), ("x-api-key", &key), (name, value)],
+            None,
+        );
+        assert_eq!(r.status, 200, "{case}: {}", r.text());
+    }
+}
