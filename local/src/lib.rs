@@ -150,6 +150,11 @@ pub async fn start(settings: &Settings) -> Result<Started, StartError> {
     })
 }
 
+/// API Gateway's quota on a REST request's request line and headers together (10240 bytes).
+/// hyper refuses a longer head with a bare 431 before the gateway sees it; it counts header
+/// names too, so this is a close approximation.
+pub const MAX_HEAD_BYTES: usize = 10 * 1024;
+
 /// Answers HTTP/1.1 on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
@@ -173,6 +178,7 @@ pub async fn serve(
         tokio::spawn(async move {
             let service = service_fn(move |req| Arc::clone(&gateway).handle(req, peer));
             if let Err(e) = http1::Builder::new()
+                .max_buf_size(MAX_HEAD_BYTES)
                 .serve_connection(TokioIo::new(stream), service)
                 .await
             {

@@ -5,5 +5,7 @@
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
 mod behaviour;
+mod bola;
 mod helpers;
+mod hostile;
 mod smoke;
