@@ -29,12 +29,21 @@ function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigPropert
   return { cloudWatchMetricsEnabled: true, metricName, sampledRequestsEnabled: true };
 }
 
-function managed(name: string, priority: number): wafv2.CfnWebACL.RuleProperty {
+/**
+ * An AWS managed rule group; `countOnly` rules of it only count instead of blocking.
+ */
+function managed(name: string, priority: number, countOnly: readonly string[] = []): wafv2.CfnWebACL.RuleProperty {
   return {
     name,
     priority,
     overrideAction: { none: {} },
-    statement: { managedRuleGroupStatement: { vendorName: 'AWS', name } },
+    statement: {
+      managedRuleGroupStatement: {
+        vendorName: 'AWS',
+        name,
+        ruleActionOverrides: countOnly.length === 0 ? undefined : countOnly.map((rule) => ({ name: rule, actionToUse: { count: {} } })),
+      },
+    },
     visibilityConfig: visibility(name),
   };
 }
@@ -62,7 +71,9 @@ export class ApiFirewall extends Construct {
       visibilityConfig: visibility('ItemsApiWebAcl'),
       rules: [
         managed('AWSManagedRulesAmazonIpReputationList', 0),
-        managed('AWSManagedRulesCommonRuleSet', 1),
+        // SizeRestrictions_BODY blocks bodies over 8 KB, but the largest valid item is larger
+        // (2,000 multi-byte description characters); the function caps bodies at 64 KiB (413).
+        managed('AWSManagedRulesCommonRuleSet', 1, ['SizeRestrictions_BODY']),
         managed('AWSManagedRulesKnownBadInputsRuleSet', 2),
         {
           name: 'PerUserRateLimit',
