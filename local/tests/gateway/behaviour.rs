@@ -514,7 +514,11 @@ fn client_sent_forwarding_headers_never_reach_the_function() {
             &server,
             "GET",
             "/v1/items",
-            &[("Authorization", &token), ("x-api-key", &key), (name, value)],
+            &[
+                ("Authorization", &token),
+                ("x-api-key", &key),
+                (name, value),
+            ],
             None,
         );
         assert_eq!(r.status, 200, "{case}: {}", r.text());

@@ -1002,7 +1002,7 @@ pub fn markdown_table() -> String {
 
 /// Sends one request on a fresh connection; `None` when the server closed it without an answer.
 pub fn send(server: &TestServer, token: &str, key: &str, r: &Req) -> Option<TestResponse> {
-    let mut stream = TcpStream::connect(&server.addr).expect("connect");
+    let mut stream = TcpStream::connect(server.addr).expect("connect");
     stream
         .set_read_timeout(Some(Duration::from_secs(60)))
         .expect("timeout");

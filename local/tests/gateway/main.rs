@@ -6,6 +6,8 @@
 
 mod behaviour;
 mod bola;
+#[path = "../common/mod.rs"]
+mod common;
 mod helpers;
 mod hostile;
 mod smoke;

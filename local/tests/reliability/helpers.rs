@@ -3,19 +3,17 @@
 //! and a small HTTP/1.1 client over `std::net::TcpStream` (as `tests/gateway/helpers.rs` uses),
 //! driven from tokio tasks through `spawn_blocking`, with a deadline on every request.
 //!
-//! Only what these tests need is copied from the gateway harness; that binary is left as it is.
+//! The server and the client are `tests/common`, shared with the gateway tests.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, MutexGuard, mpsc};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
-const SECRET_HEX: &str = "7465737420736563726574206f6620746865206c6f63616c2d7365727665722121";
+pub use crate::common::ENDPOINT_VAR;
 const DYNAMODB_LOCAL_SCRIPT: &str =
     concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/dynamodb-local.sh");
 
@@ -127,94 +125,14 @@ impl Drop for OwnDynamoDb {
     }
 }
 
-/// A running `local-server`; killed when dropped.
-#[derive(Debug)]
-pub struct TestServer {
-    pub addr: SocketAddr,
-    child: Child,
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+pub use crate::common::{TestResponse, TestServer};
+use crate::common::{spawn_server_with, try_request};
 
 /// Starts the built server against `endpoint` with its own table and extra environment.
 pub fn spawn_server(endpoint: &str, env: &[(&str, &str)]) -> TestServer {
-    let table = format!("items-reliability-{}", uuid::Uuid::new_v4().simple());
-    let log = std::env::var_os("TEST_LOG").is_some();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_local-server"));
-    cmd.args(["--port", "0", "--table", &table])
-        .env(ENDPOINT_VAR, endpoint)
-        .env("LOCAL_JWT_SECRET", SECRET_HEX)
-        .env_remove("PORT")
-        .env_remove("LOCAL_STAGE")
-        .env_remove("LOCAL_STAGES_FILE")
-        .env_remove("LOCAL_QUOTA_PERIOD")
-        .env("RUST_LOG", if log { "info" } else { "warn" })
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(if log { Stdio::inherit() } else { Stdio::null() });
-    for (k, _) in GENEROUS_LIMITS {
-        cmd.env_remove(k);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().expect("start local-server");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = mpsc::channel();
-    // Read the "listening on" line, then keep draining so the server never blocks on a pipe.
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if !sent && let Some(url) = line.strip_prefix("local-server listening on http://") {
-                let _ = tx.send(url.trim().to_owned());
-                sent = true;
-            }
-        }
-    });
-    let Ok(addr) = rx.recv_timeout(Duration::from_secs(30)) else {
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("local-server did not print its address within 30 s");
-    };
-    TestServer {
-        addr: addr.parse().expect("a socket address"),
-        child,
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct TestResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl TestResponse {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
-    }
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-    /// The ETag's version number, `"7"` → 7.
-    pub fn etag_version(&self) -> u64 {
-        self.header("etag")
-            .and_then(|e| e.trim_matches('"').parse().ok())
-            .unwrap_or_else(|| panic!("no numeric ETag: {:?}", self.headers))
-    }
+    let mut clear = vec!["LOCAL_STAGE", "LOCAL_STAGES_FILE", "LOCAL_QUOTA_PERIOD"];
+    clear.extend(GENEROUS_LIMITS.iter().map(|(k, _)| *k));
+    spawn_server_with(endpoint, "items-reliability", &clear, env)
 }
 
 /// One answer and how long it took; `Err` when none came (refused, reset, or past the deadline).
@@ -224,8 +142,7 @@ pub struct Timed {
     pub result: Result<TestResponse, String>,
 }
 
-/// One HTTP/1.1 request on a fresh connection (`Connection: close`), read to the end, within
-/// [`REQUEST_DEADLINE`].
+/// One HTTP/1.1 request on a fresh connection, within [`REQUEST_DEADLINE`].
 fn request_blocking(
     addr: SocketAddr,
     method: &str,
@@ -233,61 +150,11 @@ fn request_blocking(
     headers: &[(String, String)],
     body: Option<&[u8]>,
 ) -> Result<TestResponse, String> {
-    let started = Instant::now();
-    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
-        .map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(REQUEST_DEADLINE))
-        .map_err(|e| e.to_string())?;
-    stream
-        .set_write_timeout(Some(REQUEST_DEADLINE))
-        .map_err(|e| e.to_string())?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    if let Some(b) = body {
-        head.push_str(&format!("Content-Length: {}\r\n", b.len()));
-    }
-    head.push_str("\r\n");
-    stream
-        .write_all(head.as_bytes())
-        .map_err(|e| format!("write: {e}"))?;
-    if let Some(b) = body {
-        stream.write_all(b).map_err(|e| format!("write: {e}"))?;
-    }
-    let mut raw = Vec::new();
-    let mut chunk = [0_u8; 16 * 1024];
-    loop {
-        if started.elapsed() > REQUEST_DEADLINE {
-            return Err(format!("no complete answer within {REQUEST_DEADLINE:?}"));
-        }
-        match stream.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => raw.extend_from_slice(&chunk[..n]),
-            Err(e) => return Err(format!("read: {e}")),
-        }
-    }
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| format!("no HTTP head in {:?}", String::from_utf8_lossy(&raw)))?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| format!("no status line in {head:?}"))?;
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    Ok(TestResponse {
-        status,
-        headers,
-        body: raw[split + 4..].to_vec(),
-    })
+    try_request(addr, method, path, &headers, body, REQUEST_DEADLINE)
 }
 
 /// A signed-in client of one server: one user's ID token and the server's API key.

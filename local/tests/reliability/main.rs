@@ -14,6 +14,8 @@
     clippy::await_holding_lock
 )]
 
+#[path = "../common/mod.rs"]
+mod common;
 mod faults;
 mod helpers;
 mod load;
