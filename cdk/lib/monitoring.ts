@@ -10,15 +10,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import type { AlarmThresholds } from './config';
 
-export interface MonitoringThresholds {
-  readonly api5xxPerMinute: number;
-  readonly apiP99LatencyMs: number;
-  readonly functionErrorsPerMinute: number;
-  readonly functionThrottlesPerMinute: number;
-  readonly dynamoThrottlesPerMinute: number;
-  readonly dynamoSystemErrorsPerMinute: number;
-}
+/** The stage's alarm thresholds (`config/stages.json`). */
+export type MonitoringThresholds = AlarmThresholds;
 
 export interface MonitoringProps {
   readonly api: apigw.RestApi;

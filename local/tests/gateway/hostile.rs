@@ -1139,14 +1139,7 @@ fn list_all(s: &Session) -> Vec<Value> {
 /// A server, alice with one item (and a second, so her first page has a cursor), and a cursor
 /// of bob's.
 fn session() -> Session {
-    let server = spawn_server(&[
-        ("LOCAL_THROTTLE_RATE", "100000"),
-        ("LOCAL_THROTTLE_BURST", "100000"),
-        ("LOCAL_USAGE_RATE", "100000"),
-        ("LOCAL_USAGE_BURST", "100000"),
-        ("LOCAL_QUOTA_LIMIT", "100000000"),
-        ("LOCAL_NO_METHOD_THROTTLES", "1"),
-    ]);
+    let server = spawn_server(&crate::common::GENEROUS_LIMITS);
     let (token, key) = credentials(&server, "alice");
     let (bob_token, _) = credentials(&server, "bob");
     let mk = |t: &str, name: &str| {

@@ -13,23 +13,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-pub use crate::common::ENDPOINT_VAR;
+pub use crate::common::GENEROUS_LIMITS;
 const DYNAMODB_LOCAL_SCRIPT: &str =
     concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/dynamodb-local.sh");
 
 /// Longer than any answer may take: a request still unanswered then is reported as a hang.
 pub const REQUEST_DEADLINE: Duration = Duration::from_secs(20);
-
-/// Limits far above anything these tests send, so that only a test that asks for throttling
-/// sees it.
-pub const GENEROUS_LIMITS: [(&str, &str); 6] = [
-    ("LOCAL_THROTTLE_RATE", "100000"),
-    ("LOCAL_THROTTLE_BURST", "100000"),
-    ("LOCAL_USAGE_RATE", "100000"),
-    ("LOCAL_USAGE_BURST", "100000"),
-    ("LOCAL_QUOTA_LIMIT", "100000000"),
-    ("LOCAL_NO_METHOD_THROTTLES", "1"),
-];
 
 /// The tests of this binary measure latency and load one shared machine: one at a time.
 pub fn one_at_a_time() -> MutexGuard<'static, ()> {
@@ -39,19 +28,7 @@ pub fn one_at_a_time() -> MutexGuard<'static, ()> {
 }
 
 /// The shared DynamoDB Local of the test run (`make test` starts it).
-pub fn shared_endpoint() -> String {
-    let endpoint = std::env::var(ENDPOINT_VAR).unwrap_or_else(|_| {
-        panic!(
-            "{ENDPOINT_VAR} must point at DynamoDB Local: run the tests with `make test`, or \
-             `export {ENDPOINT_VAR}=$(scripts/dynamodb-local.sh start)` first"
-        )
-    });
-    assert!(
-        endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:"),
-        "tests talk to loopback only, not {endpoint}"
-    );
-    endpoint
-}
+pub use crate::common::loopback_endpoint as shared_endpoint;
 
 /// A DynamoDB Local of this test's own, on disk (`-dbPath`) so that a stop and a start keep the
 /// data, started and stopped through `scripts/dynamodb-local.sh` with its own state directory.
