@@ -67,6 +67,24 @@ fn every_operation_is_served_by_a_route_function() {
 }
 
 #[test]
+fn each_functions_warm_up_call_is_one_its_role_is_granted() {
+    for op in Contract::load()
+        .expect("contract")
+        .operations()
+        .expect("operations")
+    {
+        let route = Route::from_function_name(&op.function).expect("a route");
+        let action = route.warm_up_call().action();
+        assert!(
+            op.dynamodb_actions.iter().any(|a| a == action),
+            "{} warms up with {action}, but its role has only {:?}",
+            op.function,
+            op.dynamodb_actions
+        );
+    }
+}
+
+#[test]
 fn the_item_id_pattern_accepts_exactly_what_the_server_makes() {
     let contract = Contract::load().expect("contract");
     let validator =

@@ -37,6 +37,11 @@ export interface StageConfig {
   /** Reserved concurrency per function; null leaves the functions unreserved. */
   readonly reservedConcurrency: number | null;
   readonly memoryMb: number;
+  /**
+   * Each function makes one harmless DynamoDB call during init (DYNAMODB_WARM_UP), so that its
+   * first request finds the connection open; docs/BENCHMARKS.md has the cost both ways.
+   */
+  readonly dynamodbWarmUp: boolean;
   readonly alarms: AlarmThresholds;
   readonly corsAllowOrigins: readonly string[];
   readonly mfa: 'OFF' | 'OPTIONAL' | 'REQUIRED';
@@ -130,6 +135,7 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
   }
   const memoryMb = positiveInt(`${w}.memoryMb`, c.memoryMb, 10240);
   if (memoryMb < 128) fail(`${w}.memoryMb`, 'must be at least 128', memoryMb);
+  if (typeof c.dynamodbWarmUp !== 'boolean') fail(`${w}.dynamodbWarmUp`, 'must be true or false', c.dynamodbWarmUp);
   return {
     logRetentionDays,
     removalPolicy: oneOf(`${w}.removalPolicy`, c.removalPolicy, ['DESTROY', 'RETAIN'] as const),
@@ -139,6 +145,7 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
     wafRateLimitPer5Min: positiveInt(`${w}.wafRateLimitPer5Min`, c.wafRateLimitPer5Min, 2_000_000_000),
     reservedConcurrency: reserved as number | null,
     memoryMb,
+    dynamodbWarmUp: c.dynamodbWarmUp as boolean,
     alarms,
     corsAllowOrigins: origins as string[],
     mfa: oneOf(`${w}.mfa`, c.mfa, ['OFF', 'OPTIONAL', 'REQUIRED'] as const),

@@ -16,8 +16,13 @@ export interface RustFunctionProps {
   /** Path of the cargo-lambda zip holding `bootstrap`. */
   readonly zipFile: string;
   readonly architecture: Arch;
-  /** The table the function works on; its name is the only environment variable. */
+  /** The table the function works on (TABLE_NAME). */
   readonly table: dynamodb.ITable;
+  /**
+   * Whether the function warms its DynamoDB connection during init (DYNAMODB_WARM_UP).
+   * @default true
+   */
+  readonly dynamodbWarmUp?: boolean;
   /** The only DynamoDB actions the function may take, on the table's ARN. */
   readonly dynamodbActions: readonly string[];
   /**
@@ -108,7 +113,7 @@ export class RustFunction extends Construct {
       applicationLogLevelV2: props.applicationLogLevel ?? lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       logGroup: this.logGroup,
-      environment: { TABLE_NAME: props.table.tableName },
+      environment: { TABLE_NAME: props.table.tableName, DYNAMODB_WARM_UP: String(props.dynamodbWarmUp ?? true) },
     });
   }
 }

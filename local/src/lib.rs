@@ -37,6 +37,8 @@ pub enum StartError {
     Gateway(#[from] GatewayInitError),
     #[error(transparent)]
     Identity(#[from] IdentityError),
+    #[error(transparent)]
+    Client(#[from] items_core::config::ConfigError),
     #[error("api/table.json cannot be read: {0}")]
     TableSpec(#[from] serde_json::Error),
     #[error(
@@ -117,7 +119,7 @@ pub async fn start(settings: &Settings) -> Result<Started, StartError> {
         )?,
         None => Identity::generate(settings.api_key.clone())?,
     };
-    let client = items_core::config::dynamodb_local_client(&settings.dynamodb_endpoint);
+    let client = items_core::config::dynamodb_local_client(&settings.dynamodb_endpoint)?;
     let table_created = ensure_table(&client, &settings.dynamodb_endpoint, &settings.table).await?;
     let app = App::new(DynamoStore::new(client, settings.table.clone()));
     let gateway = Gateway::new(

@@ -1,11 +1,16 @@
 //! Configuration read once per cold start: the table name from the environment, the DynamoDB
 //! client with timeouts that fit inside the function's timeout.
+//!
+//! The client is built from Lambda's environment directly, not through `aws-config`: Lambda
+//! always hands a function its region and its role's credentials as environment variables, and
+//! `aws-config`'s provider chains (profiles, SSO, STS web identity, ECS, IMDS) cost 0.26 MB of
+//! every zip and part of every cold start for sources a Lambda function never uses.
 
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 
 /// The only setting a function reads from its environment.
 pub const TABLE_NAME_VAR: &str = "TABLE_NAME";
@@ -21,10 +26,21 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
 /// errors retried, this many attempts in all.
 pub const MAX_ATTEMPTS: u32 = 3;
 
-#[derive(thiserror::Error)]
+#[derive(thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("the {TABLE_NAME_VAR} environment variable must name the DynamoDB table")]
     MissingTableName,
+    #[error("the AWS_REGION environment variable must name the region (Lambda sets it)")]
+    MissingRegion,
+    #[error(
+        "the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY environment variables must hold the \
+         function's credentials (Lambda sets them from the execution role)"
+    )]
+    MissingCredentials,
+    #[error("{0} must be `true` or `false`, not {1:?}")]
+    NotABoolean(&'static str, String),
+    #[error("the TLS settings of the DynamoDB client were refused: {0}")]
+    Tls(String),
 }
 
 /// `main` returns this on a failed cold start and the process prints its `Debug`: make that
@@ -32,6 +48,31 @@ pub enum ConfigError {
 impl std::fmt::Debug for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// Whether a function warms its DynamoDB connection during init (see [`crate::run`]): `true`
+/// or `false`; on when unset. The stack sets it per stage (`dynamodbWarmUp` in
+/// `config/stages.json`).
+pub const WARM_UP_VAR: &str = "DYNAMODB_WARM_UP";
+
+pub fn warm_up() -> Result<bool, ConfigError> {
+    flag(
+        WARM_UP_VAR,
+        std::env::var(WARM_UP_VAR)
+            .ok()
+            .filter(|v| !v.trim().is_empty()),
+        true,
+    )
+}
+
+/// A `true`/`false` environment setting (any case); `default` when unset.
+fn flag(name: &'static str, value: Option<String>, default: bool) -> Result<bool, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+        Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+        Some(v) => Err(ConfigError::NotABoolean(name, v)),
     }
 }
 
@@ -56,28 +97,132 @@ pub fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
 }
 
-/// The SDK configuration, from the standard sources (Lambda's environment credentials and
-/// region; `AWS_ENDPOINT_URL_DYNAMODB` for DynamoDB Local) plus our timeouts and retries.
-pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts())
-        .retry_config(retries())
-        .load()
-        .await
+/// The standard environment variables [`dynamodb_client`] honours. Anything else `aws-config`
+/// would read (profile files, SSO, web identity, container or instance metadata credentials)
+/// does not exist in a Lambda function.
+pub const REGION_VARS: [&str; 2] = ["AWS_REGION", "AWS_DEFAULT_REGION"];
+pub const ENDPOINT_VARS: [&str; 2] = ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"];
+pub const FIPS_VAR: &str = "AWS_USE_FIPS_ENDPOINT";
+pub const DUAL_STACK_VAR: &str = "AWS_USE_DUALSTACK_ENDPOINT";
+
+/// The client every function uses, from Lambda's environment: region, the execution role's
+/// credentials, and the standard endpoint settings (`AWS_ENDPOINT_URL_DYNAMODB` points it at
+/// DynamoDB Local in tests and benchmarks), plus our timeouts and retries.
+pub fn dynamodb_client() -> Result<aws_sdk_dynamodb::Client, ConfigError> {
+    dynamodb_config(|name| std::env::var(name).ok()).map(aws_sdk_dynamodb::Client::from_conf)
 }
 
-pub async fn dynamodb_client() -> aws_sdk_dynamodb::Client {
-    aws_sdk_dynamodb::Client::new(&sdk_config().await)
+/// [`dynamodb_client`]'s configuration from any variable source (tests pass a map).
+pub fn dynamodb_config(
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<aws_sdk_dynamodb::Config, ConfigError> {
+    let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+    let first = |names: &[&str]| names.iter().find_map(|n| set(n));
+    let flag = |name: &'static str| flag(name, set(name), false);
+    let region = first(&REGION_VARS).ok_or(ConfigError::MissingRegion)?;
+    let (Some(key), Some(secret)) = (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY")) else {
+        return Err(ConfigError::MissingCredentials);
+    };
+    // The environment of a process never changes, so reading the keys once is what the SDK's
+    // environment provider would do on every call.
+    let credentials = Credentials::new(key, secret, set("AWS_SESSION_TOKEN"), None, "Environment");
+    let mut conf = base_config(&region)?
+        .credentials_provider(credentials)
+        .use_fips(flag(FIPS_VAR)?)
+        .use_dual_stack(flag(DUAL_STACK_VAR)?);
+    if let Some(endpoint) = first(&ENDPOINT_VARS) {
+        conf = conf.endpoint_url(endpoint);
+    }
+    Ok(conf.build())
+}
+
+/// What every client shares: behaviour version, timeouts, retries, and the HTTP client with the
+/// trust store for `region`.
+fn base_config(region: &str) -> Result<aws_sdk_dynamodb::config::Builder, ConfigError> {
+    Ok(aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .http_client(https_client(TrustedRoots::for_region(region))?)
+        .timeout_config(timeouts())
+        .retry_config(retries()))
+}
+
+/// The root certificates of Amazon Trust Services, the CA behind every AWS endpoint's
+/// certificate (`certs/amazon-trust-services.pem` says where they come from).
+pub const AMAZON_TRUST_SERVICES_ROOTS: &str = include_str!("../certs/amazon-trust-services.pem");
+
+/// Which certificate authorities the client trusts for TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrustedRoots {
+    /// Only Amazon Trust Services' five roots: AWS endpoints need no other CA, and a
+    /// mis-issued certificate from any of the ~150 others cannot intercept the table's traffic.
+    /// Also the cheaper cold start: five certificates parsed from the binary instead of the
+    /// machine's CA bundle and certificate directory read and parsed (see docs/BENCHMARKS.md).
+    AmazonTrustServices,
+    /// The machine's CA store (what the SDK does by default).
+    Native,
+}
+
+impl TrustedRoots {
+    /// Amazon Trust Services roots for the regions of the commercial `aws` partition (its
+    /// `regionRegex` in the SDK's partition table: `^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$`),
+    /// where AWS documents that its endpoints use them. Other partitions (China, GovCloud,
+    /// the isolated and sovereign regions) keep the machine's store.
+    pub fn for_region(region: &str) -> Self {
+        let mut parts = region.split('-');
+        let commercial = matches!(
+            (parts.next(), parts.next(), parts.next(), parts.next()),
+            (Some("us" | "eu" | "ap" | "sa" | "ca" | "me" | "af" | "il" | "mx"), Some(area), Some(n), None)
+                if !area.is_empty()
+                    && area.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && !n.is_empty()
+                    && n.bytes().all(|b| b.is_ascii_digit())
+        );
+        if commercial {
+            TrustedRoots::AmazonTrustServices
+        } else {
+            TrustedRoots::Native
+        }
+    }
+}
+
+/// The SDK's default HTTPS client (hyper, rustls on aws-lc, the connector settings and
+/// proxy handling the SDK would use) with the trust store `roots`.
+pub fn https_client(
+    roots: TrustedRoots,
+) -> Result<aws_sdk_dynamodb::config::SharedHttpClient, ConfigError> {
+    use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig};
+    let trust_store = match roots {
+        TrustedRoots::AmazonTrustServices => {
+            TrustStore::empty().with_pem_certificate(AMAZON_TRUST_SERVICES_ROOTS.as_bytes())
+        }
+        TrustedRoots::Native => TrustStore::default(),
+    };
+    let context = TlsContext::builder()
+        .with_trust_store(trust_store)
+        .build()
+        .map_err(|e| ConfigError::Tls(e.to_string()))?;
+    Ok(
+        Builder::new().build_with_connector_fn(move |settings, components| {
+            let mut connector = ConnectorBuilder::default()
+                .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+                .tls_context(context.clone());
+            connector.set_connector_settings(settings.cloned());
+            if let Some(components) = components {
+                connector.set_sleep_impl(components.sleep_impl());
+            }
+            connector.set_proxy_config(Some(ProxyConfig::from_env()));
+            connector.build()
+        }),
+    )
 }
 
 /// A client for DynamoDB Local at `endpoint` (local mode, tests, benchmarks): static dummy
 /// credentials and a fixed region, so the SDK never probes for credentials anywhere, in
 /// particular not the instance metadata address; same timeouts and retries as in Lambda.
-pub fn dynamodb_local_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
-    use aws_sdk_dynamodb::config::{Credentials, Region};
-    let conf = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
+pub fn dynamodb_local_client(endpoint: &str) -> Result<aws_sdk_dynamodb::Client, ConfigError> {
+    let conf = base_config("us-east-1")?
         .credentials_provider(Credentials::new(
             "local",
             "local",
@@ -86,8 +231,80 @@ pub fn dynamodb_local_client(endpoint: &str) -> aws_sdk_dynamodb::Client {
             "static-local",
         ))
         .endpoint_url(endpoint)
-        .timeout_config(timeouts())
-        .retry_config(retries())
         .build();
-    aws_sdk_dynamodb::Client::from_conf(conf)
+    Ok(aws_sdk_dynamodb::Client::from_conf(conf))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<aws_sdk_dynamodb::Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        dynamodb_config(|name| vars.get(name).cloned())
+    }
+
+    const LAMBDA: [(&str, &str); 4] = [
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_SESSION_TOKEN", "token"),
+    ];
+
+    #[test]
+    fn lambdas_environment_makes_a_client() {
+        let conf = config(&LAMBDA).expect("config");
+        assert_eq!(conf.region().map(Region::as_ref), Some("eu-west-1"));
+    }
+
+    #[test]
+    fn the_region_falls_back_to_aws_default_region() {
+        let conf = config(&[
+            ("AWS_DEFAULT_REGION", "us-west-2"),
+            ("AWS_ACCESS_KEY_ID", "a"),
+            ("AWS_SECRET_ACCESS_KEY", "b"),
+        ])
+        .expect("config");
+        assert_eq!(conf.region().map(Region::as_ref), Some("us-west-2"));
+    }
+
+    #[test]
+    fn missing_region_or_credentials_fail_init_with_a_sentence() {
+        assert_eq!(config(&LAMBDA[1..]).err(), Some(ConfigError::MissingRegion));
+        let no_secret = [LAMBDA[0], LAMBDA[1]];
+        assert_eq!(
+            config(&no_secret).err(),
+            Some(ConfigError::MissingCredentials)
+        );
+        let blank_key = [LAMBDA[0], ("AWS_ACCESS_KEY_ID", " "), LAMBDA[2]];
+        assert_eq!(
+            config(&blank_key).err(),
+            Some(ConfigError::MissingCredentials)
+        );
+        assert!(
+            ConfigError::MissingCredentials
+                .to_string()
+                .contains("AWS_ACCESS_KEY_ID")
+        );
+    }
+
+    #[test]
+    fn fips_and_dual_stack_take_only_true_or_false() {
+        for (value, ok) in [
+            ("TRUE", true),
+            ("false", true),
+            ("yes", false),
+            ("1", false),
+        ] {
+            let mut vars = LAMBDA.to_vec();
+            vars.push((DUAL_STACK_VAR, value));
+            let got = config(&vars).err();
+            let want = (!ok).then(|| ConfigError::NotABoolean(DUAL_STACK_VAR, value.into()));
+            assert_eq!(got, want, "{value}");
+        }
+    }
 }

@@ -1,5 +1,5 @@
 //! The items API shared by every route function: domain types, validation, the DynamoDB store,
-//! HTTP mapping, identity and telemetry. A route's `main.rs` only builds an [`App`] once per cold start and runs it.
+//! HTTP mapping, identity and telemetry. A route's `main.rs` only calls [`run`] with its [`Route`].
 
 pub mod auth;
 pub mod config;
@@ -15,3 +15,35 @@ pub mod telemetry;
 
 pub use routes::{App, Route};
 pub use store::{DynamoStore, ItemStore};
+
+use std::time::Instant;
+
+/// A route function's whole `main`: logging, the DynamoDB client and table from the
+/// environment, the connection warm-up when [`config::warm_up`] says so, then the Lambda
+/// runtime loop. A missing or malformed setting fails the cold start with one sentence naming
+/// it. A failed warm-up only logs a warning: the first request then connects, as it would with
+/// the warm-up off.
+pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
+    telemetry::init();
+    let store = DynamoStore::new(config::dynamodb_client()?, config::table_name()?);
+    if config::warm_up()? {
+        let started = Instant::now();
+        let outcome = store.warm_up(route.warm_up_call()).await;
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match outcome {
+            Ok(()) => tracing::info!(
+                function = route.function_name(),
+                durationMs = duration_ms,
+                "DynamoDB connection warmed up"
+            ),
+            Err(error) => tracing::warn!(
+                function = route.function_name(),
+                durationMs = duration_ms,
+                error = ?error,
+                "DynamoDB warm-up failed; the first request will connect"
+            ),
+        }
+    }
+    let app = App::new(store);
+    lambda_http::run(lambda_http::service_fn(|req| app.handle(route, req))).await
+}

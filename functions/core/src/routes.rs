@@ -18,7 +18,7 @@ use crate::cursor::Cursor;
 use crate::domain::{Item, ItemId, ItemPatch, NewItem, Version};
 use crate::http::{self as h, IfMatch, Problem, ProblemKind};
 use crate::idempotency::{self, Claim, IdempotencyKey, StoredResponse};
-use crate::store::{Expect, ItemStore, StoreError};
+use crate::store::{Expect, ItemStore, StoreError, WarmUpCall};
 use crate::telemetry;
 
 /// The routes, one per Lambda function. Which method and path each serves is the contract's
@@ -49,6 +49,17 @@ impl Route {
             Route::ListItems => "list-items",
             Route::UpdateItem => "update-item",
             Route::DeleteItem => "delete-item",
+        }
+    }
+
+    /// The call this route's function makes during init to warm its connection: one its role
+    /// is granted (`api/tests` checks it against the contract's `x-dynamodb-actions`).
+    pub fn warm_up_call(self) -> WarmUpCall {
+        match self {
+            Route::GetItem => WarmUpCall::GetItem,
+            Route::ListItems => WarmUpCall::Query,
+            Route::CreateItem | Route::DeleteItem => WarmUpCall::DeleteItem,
+            Route::UpdateItem => WarmUpCall::UpdateItem,
         }
     }
 

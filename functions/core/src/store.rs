@@ -292,7 +292,139 @@ fn version_condition(expect: &Expect, values: &mut HashMap<String, AttributeValu
     condition
 }
 
+/// The partition and sort key of the warm-up calls. Items live under `USER#…` partitions and
+/// idempotency records beside them, so no record has this key: a warm-up reads nothing and
+/// writes nothing.
+pub const WARM_UP_KEY: &str = "WARM-UP#";
+
+/// One harmless DynamoDB call a function can make during init, so that its first request finds
+/// the connection open (DNS, TCP and TLS done) and the SDK's lazy set-up (endpoint, signing,
+/// HTTP client) behind it. Each variant is an action one of the roles is granted; none changes
+/// the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarmUpCall {
+    /// `GetItem` of the warm-up key: finds nothing.
+    GetItem,
+    /// `Query` of the warm-up partition, one item at most: finds nothing.
+    Query,
+    /// `DeleteItem` of the warm-up key on condition that it exists: the condition fails.
+    DeleteItem,
+    /// `UpdateItem` of the warm-up key on condition that it exists: the condition fails.
+    UpdateItem,
+}
+
+impl WarmUpCall {
+    /// The IAM action the call needs, as the contract's `x-dynamodb-actions` spells it.
+    pub fn action(self) -> &'static str {
+        match self {
+            WarmUpCall::GetItem => "dynamodb:GetItem",
+            WarmUpCall::Query => "dynamodb:Query",
+            WarmUpCall::DeleteItem => "dynamodb:DeleteItem",
+            WarmUpCall::UpdateItem => "dynamodb:UpdateItem",
+        }
+    }
+}
+
 impl DynamoStore {
+    /// Makes `call` against the table. `Ok` when DynamoDB answered as a warm-up expects (a
+    /// failed condition included); the error otherwise. Retries and timeouts are the client's.
+    pub async fn warm_up(&self, call: WarmUpCall) -> Result<(), StoreError> {
+        let key = || {
+            HashMap::from([
+                (PARTITION_KEY.to_owned(), s(WARM_UP_KEY)),
+                (SORT_KEY.to_owned(), s(WARM_UP_KEY)),
+            ])
+        };
+        let must_exist = format!("attribute_exists({PARTITION_KEY})");
+        match call {
+            WarmUpCall::GetItem => {
+                let got = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key()))
+                    .projection_expression(PARTITION_KEY)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                match got.item {
+                    None => Ok(()),
+                    Some(_) => Err(StoreError::Corrupt(format!(
+                        "a record has the key {WARM_UP_KEY}"
+                    ))),
+                }
+            }
+            WarmUpCall::Query => {
+                let got = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression(format!("{PARTITION_KEY} = :pk"))
+                    .expression_attribute_values(":pk", s(WARM_UP_KEY))
+                    .projection_expression(PARTITION_KEY)
+                    .limit(1)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                match got.count {
+                    0 => Ok(()),
+                    _ => Err(StoreError::Corrupt(format!(
+                        "a record has the key {WARM_UP_KEY}"
+                    ))),
+                }
+            }
+            WarmUpCall::DeleteItem => {
+                let result = self
+                    .client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key()))
+                    .condition_expression(must_exist)
+                    .send()
+                    .await;
+                match result {
+                    Err(e)
+                        if matches!(
+                            e.as_service_error(),
+                            Some(DeleteItemError::ConditionalCheckFailedException(_))
+                        ) =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(classify(e)),
+                    Ok(_) => Err(StoreError::Corrupt(format!(
+                        "a record had the key {WARM_UP_KEY}"
+                    ))),
+                }
+            }
+            WarmUpCall::UpdateItem => {
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key()))
+                    .update_expression(format!("REMOVE {TTL_ATTRIBUTE}"))
+                    .condition_expression(must_exist)
+                    .send()
+                    .await;
+                match result {
+                    Err(e)
+                        if matches!(
+                            e.as_service_error(),
+                            Some(UpdateItemError::ConditionalCheckFailedException(_))
+                        ) =>
+                    {
+                        Ok(())
+                    }
+                    Err(e) => Err(classify(e)),
+                    Ok(_) => Err(StoreError::Corrupt(format!(
+                        "a record had the key {WARM_UP_KEY}"
+                    ))),
+                }
+            }
+        }
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,

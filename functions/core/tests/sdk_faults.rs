@@ -85,6 +85,10 @@ fn ok(body: &str) -> Answer {
 struct Call {
     operation: String,
     body: String,
+    /// Where the SDK sent it, and the headers that carry the credentials.
+    uri: String,
+    authorization: String,
+    security_token: Option<String>,
 }
 
 type Script = dyn Fn(&str, usize) -> Answer + Send + Sync;
@@ -128,9 +132,13 @@ impl HttpConnector for FakeDynamo {
         let sent = body.clone();
         let nth = {
             let mut calls = self.calls.lock().unwrap();
+            let header = |name: &str| request.headers().get(name).map(str::to_owned);
             calls.push(Call {
                 operation: operation.clone(),
                 body,
+                uri: request.uri().to_owned(),
+                authorization: header("authorization").unwrap_or_default(),
+                security_token: header("x-amz-security-token"),
             });
             calls.iter().filter(|c| c.operation == operation).count()
         };
@@ -205,6 +213,71 @@ fn app_with(
         table: TABLE.to_owned(),
     };
     (app, fake)
+}
+
+/// The production client (`config::dynamodb_config`, from Lambda's environment variables) with
+/// the fake at its connector: where it sends a request, and with which credentials.
+async fn first_call_from_environment(vars: &[(&str, &str)]) -> Call {
+    let vars: std::collections::HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let fake = FakeDynamo {
+        script: Arc::new(|_, _| Answer::Ok("{}".into())),
+        calls: Arc::default(),
+    };
+    let connector = SharedHttpConnector::new(fake.clone());
+    let conf = config::dynamodb_config(|name| vars.get(name).cloned())
+        .expect("config")
+        .to_builder()
+        .http_client(http_client_fn(move |_, _| connector.clone()))
+        .build();
+    let client = aws_sdk_dynamodb::Client::from_conf(conf);
+    client
+        .get_item()
+        .table_name(TABLE)
+        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S("x".into()))
+        .send()
+        .await
+        .expect("get");
+    fake.calls().remove(0)
+}
+
+#[tokio::test]
+async fn lambdas_environment_picks_region_credentials_and_endpoint() {
+    let lambda = [
+        ("AWS_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLEKEY"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_SESSION_TOKEN", "session-token"),
+    ];
+    let call = first_call_from_environment(&lambda).await;
+    assert_eq!(call.uri, "https://dynamodb.eu-west-1.amazonaws.com/");
+    assert!(
+        call.authorization.contains("Credential=ASIAEXAMPLEKEY/")
+            && call
+                .authorization
+                .contains("/eu-west-1/dynamodb/aws4_request"),
+        "{}",
+        call.authorization
+    );
+    assert_eq!(call.security_token.as_deref(), Some("session-token"));
+
+    let mut fips = lambda.to_vec();
+    fips.push((config::FIPS_VAR, "true"));
+    let call = first_call_from_environment(&fips).await;
+    assert_eq!(call.uri, "https://dynamodb-fips.eu-west-1.amazonaws.com/");
+
+    let mut dual = lambda.to_vec();
+    dual.push((config::DUAL_STACK_VAR, "true"));
+    let call = first_call_from_environment(&dual).await;
+    assert_eq!(call.uri, "https://dynamodb.eu-west-1.api.aws/");
+
+    let mut local = lambda.to_vec();
+    local.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:9"));
+    local.push(("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"));
+    let call = first_call_from_environment(&local).await;
+    assert_eq!(call.uri, "http://127.0.0.1:8000/");
 }
 
 fn item_json(id: &str) -> String {

@@ -1,15 +1,7 @@
 //! `delete-item`: one route of the items API as one Lambda function. Everything it does is in
-//! `items-core`; this only wires it up once per cold start.
-
-use items_core::{App, DynamoStore, Route, config, telemetry};
-use lambda_http::{Error, service_fn};
+//! `items-core`; see [`items_core::run`].
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    telemetry::init();
-    let app = App::new(DynamoStore::new(
-        config::dynamodb_client().await,
-        config::table_name()?,
-    ));
-    lambda_http::run(service_fn(|req| app.handle(Route::DeleteItem, req))).await
+async fn main() -> Result<(), lambda_http::Error> {
+    items_core::run(items_core::Route::DeleteItem).await
 }

@@ -65,7 +65,7 @@ fn endpoint() -> String {
 }
 
 async fn fresh_table() -> String {
-    let client = items_core::config::dynamodb_local_client(&endpoint());
+    let client = items_core::config::dynamodb_local_client(&endpoint()).expect("client");
     let table = format!("artifact-{}", uuid::Uuid::new_v4().simple());
     TableSpec::from_contract()
         .unwrap()
@@ -84,19 +84,21 @@ struct Running {
 
 impl Running {
     async fn start(function: &'static str, table: &str) -> Self {
+        Self::start_with(function, table, &[]).await
+    }
+
+    /// [`Running::start`] with more environment variables.
+    async fn start_with(function: &'static str, table: &str, env: &[(&str, &str)]) -> Self {
         let bootstrap = unpack(function);
         let api = RuntimeApi::start().await.expect("runtime api");
         let endpoint = endpoint();
-        let process = FunctionProcess::spawn(
-            &bootstrap,
-            &api,
-            function,
-            &[
-                ("TABLE_NAME", table),
-                ("AWS_ENDPOINT_URL_DYNAMODB", &endpoint),
-            ],
-        )
-        .expect("spawn bootstrap");
+        let mut vars = vec![
+            ("TABLE_NAME", table),
+            ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+        ];
+        vars.extend_from_slice(env);
+        let process =
+            FunctionProcess::spawn(&bootstrap, &api, function, &vars).expect("spawn bootstrap");
         api.wait_for_first_poll(TIMEOUT)
             .await
             .unwrap_or_else(|e| panic!("{function} init: {e}"));
@@ -234,6 +236,73 @@ async fn a_function_without_its_table_name_fails_its_init_loudly() {
         format!("{stdout}{stderr}")
             .contains("the TABLE_NAME environment variable must name the DynamoDB table"),
         "the failure names the missing setting: {stdout}{stderr}"
+    );
+    assert!(api.first_poll().is_none(), "it never asked for work");
+}
+
+fn log_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_function_warms_its_connection_during_init_unless_told_not_to() {
+    let table = fresh_table().await;
+    let client = items_core::config::dynamodb_local_client(&endpoint()).expect("client");
+    for function in items_core::Route::ALL.map(items_core::Route::function_name) {
+        let logs = Running::start(function, &table).await.stop().await;
+        let warmed: Vec<Value> = log_lines(&logs)
+            .into_iter()
+            .filter(|l| l["message"] == "DynamoDB connection warmed up")
+            .collect();
+        assert_eq!(warmed.len(), 1, "{function}: {logs}");
+        assert_eq!(warmed[0]["function"], function);
+        assert!(warmed[0]["durationMs"].as_f64().is_some(), "{logs}");
+
+        let logs = Running::start_with(function, &table, &[("DYNAMODB_WARM_UP", "false")])
+            .await
+            .stop()
+            .await;
+        assert!(!logs.contains("warm"), "{function}: {logs}");
+    }
+    // Five warm-ups (three of them conditional writes) changed nothing.
+    let scan = client.scan().table_name(&table).send().await.expect("scan");
+    assert_eq!(scan.count, 0, "{:?}", scan.items);
+}
+
+#[tokio::test]
+async fn a_failed_warm_up_is_a_warning_and_init_goes_on() {
+    let logs = Running::start("get-item", "no-such-table")
+        .await
+        .stop()
+        .await;
+    let lines = log_lines(&logs);
+    let warning = lines
+        .iter()
+        .find(|l| l["message"] == "DynamoDB warm-up failed; the first request will connect")
+        .unwrap_or_else(|| panic!("{logs}"));
+    assert_eq!(warning["level"], "WARN");
+}
+
+#[tokio::test]
+async fn a_malformed_warm_up_setting_fails_init_with_a_sentence() {
+    let bootstrap = unpack("list-items");
+    let api = RuntimeApi::start().await.expect("runtime api");
+    let process = FunctionProcess::spawn(
+        &bootstrap,
+        &api,
+        "list-items",
+        &[("TABLE_NAME", "t"), ("DYNAMODB_WARM_UP", "yes")],
+    )
+    .expect("spawn");
+    let (stdout, stderr, code) = process.wait_exit(TIMEOUT).await.expect("it exits");
+    assert_ne!(code, Some(0));
+    assert!(
+        format!("{stdout}{stderr}")
+            .contains("DYNAMODB_WARM_UP must be `true` or `false`, not \"yes\""),
+        "{stdout}{stderr}"
     );
     assert!(api.first_poll().is_none(), "it never asked for work");
 }

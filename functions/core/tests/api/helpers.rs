@@ -20,7 +20,7 @@ pub fn local_client() -> Client {
         endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:"),
         "tests talk to loopback only, not {endpoint}"
     );
-    config::dynamodb_local_client(&endpoint)
+    config::dynamodb_local_client(&endpoint).expect("client")
 }
 
 pub struct TestApp {

@@ -12,3 +12,4 @@ mod idempotency;
 mod identity;
 mod list;
 mod update;
+mod warm_up;
