@@ -10,6 +10,7 @@ scripts/setup.sh
 all_variants=(
   "shipped:"
   "opt-level-3:CARGO_PROFILE_RELEASE_OPT_LEVEL=3"
+  "opt-level-s:CARGO_PROFILE_RELEASE_OPT_LEVEL=s"
   "thin-lto:CARGO_PROFILE_RELEASE_LTO=thin"
   "panic-unwind:CARGO_PROFILE_RELEASE_PANIC=unwind"
   "codegen-units-16:CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16"
