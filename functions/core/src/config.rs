@@ -4,7 +4,7 @@
 //! The client is built from Lambda's environment directly, not through `aws-config`: Lambda
 //! always hands a function its region and its role's credentials as environment variables, and
 //! `aws-config`'s provider chains (profiles, SSO, STS web identity, ECS, IMDS) cost 0.26 MB of
-//! every zip and part of every cold start for sources a Lambda function never uses.
+//! every zip for credential sources a Lambda function never uses.
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 
-/// The only setting a function reads from its environment.
+/// The table a function works on; set by the stack.
 pub const TABLE_NAME_VAR: &str = "TABLE_NAME";
 
 /// Connecting to DynamoDB must take less than this.
@@ -57,13 +57,12 @@ impl std::fmt::Debug for ConfigError {
 pub const WARM_UP_VAR: &str = "DYNAMODB_WARM_UP";
 
 pub fn warm_up() -> Result<bool, ConfigError> {
-    flag(
-        WARM_UP_VAR,
-        std::env::var(WARM_UP_VAR)
-            .ok()
-            .filter(|v| !v.trim().is_empty()),
-        true,
-    )
+    flag(WARM_UP_VAR, env_var(WARM_UP_VAR), true)
+}
+
+/// An environment variable that is set and not blank.
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// A `true`/`false` environment setting (any case); `default` when unset.
@@ -77,10 +76,7 @@ fn flag(name: &'static str, value: Option<String>, default: bool) -> Result<bool
 }
 
 pub fn table_name() -> Result<String, ConfigError> {
-    std::env::var(TABLE_NAME_VAR)
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .ok_or(ConfigError::MissingTableName)
+    env_var(TABLE_NAME_VAR).ok_or(ConfigError::MissingTableName)
 }
 
 /// The timeouts every DynamoDB call runs under.
