@@ -245,6 +245,24 @@ fn record_to_item(record: &HashMap<String, AttributeValue>) -> Result<Item, Stor
 }
 
 /// Sorts an SDK failure into the outcomes the API distinguishes.
+/// Whether a conditional write's `attribute_exists` condition held: `false` when DynamoDB
+/// refused it with `ConditionalCheckFailedException`, `true` when the write went through.
+fn condition_held<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    R: fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(SdkError::ServiceError(service))
+            if service.err().code() == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(classify(e)),
+    }
+}
+
 fn classify<E, R>(err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
@@ -336,27 +354,20 @@ impl DynamoStore {
             ])
         };
         let must_exist = format!("attribute_exists({PARTITION_KEY})");
-        match call {
-            WarmUpCall::GetItem => {
-                let got = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .set_key(Some(key()))
-                    .projection_expression(PARTITION_KEY)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                match got.item {
-                    None => Ok(()),
-                    Some(_) => Err(StoreError::Corrupt(format!(
-                        "a record has the key {WARM_UP_KEY}"
-                    ))),
-                }
-            }
+        let found = match call {
+            WarmUpCall::GetItem => self
+                .client
+                .get_item()
+                .table_name(&self.table)
+                .set_key(Some(key()))
+                .projection_expression(PARTITION_KEY)
+                .send()
+                .await
+                .map_err(classify)?
+                .item
+                .is_some(),
             WarmUpCall::Query => {
-                let got = self
-                    .client
+                self.client
                     .query()
                     .table_name(&self.table)
                     .key_condition_expression(format!("{PARTITION_KEY} = :pk"))
@@ -365,64 +376,36 @@ impl DynamoStore {
                     .limit(1)
                     .send()
                     .await
-                    .map_err(classify)?;
-                match got.count {
-                    0 => Ok(()),
-                    _ => Err(StoreError::Corrupt(format!(
-                        "a record has the key {WARM_UP_KEY}"
-                    ))),
-                }
+                    .map_err(classify)?
+                    .count
+                    > 0
             }
-            WarmUpCall::DeleteItem => {
-                let result = self
-                    .client
+            WarmUpCall::DeleteItem => condition_held(
+                self.client
                     .delete_item()
                     .table_name(&self.table)
                     .set_key(Some(key()))
                     .condition_expression(must_exist)
                     .send()
-                    .await;
-                match result {
-                    Err(e)
-                        if matches!(
-                            e.as_service_error(),
-                            Some(DeleteItemError::ConditionalCheckFailedException(_))
-                        ) =>
-                    {
-                        Ok(())
-                    }
-                    Err(e) => Err(classify(e)),
-                    Ok(_) => Err(StoreError::Corrupt(format!(
-                        "a record had the key {WARM_UP_KEY}"
-                    ))),
-                }
-            }
-            WarmUpCall::UpdateItem => {
-                let result = self
-                    .client
+                    .await,
+            )?,
+            WarmUpCall::UpdateItem => condition_held(
+                self.client
                     .update_item()
                     .table_name(&self.table)
                     .set_key(Some(key()))
                     .update_expression(format!("REMOVE {TTL_ATTRIBUTE}"))
                     .condition_expression(must_exist)
                     .send()
-                    .await;
-                match result {
-                    Err(e)
-                        if matches!(
-                            e.as_service_error(),
-                            Some(UpdateItemError::ConditionalCheckFailedException(_))
-                        ) =>
-                    {
-                        Ok(())
-                    }
-                    Err(e) => Err(classify(e)),
-                    Ok(_) => Err(StoreError::Corrupt(format!(
-                        "a record had the key {WARM_UP_KEY}"
-                    ))),
-                }
-            }
+                    .await,
+            )?,
+        };
+        if found {
+            return Err(StoreError::Corrupt(format!(
+                "a record has the warm-up key {WARM_UP_KEY}"
+            )));
         }
+        Ok(())
     }
 
     pub fn new(client: Client, table: impl Into<String>) -> Self {

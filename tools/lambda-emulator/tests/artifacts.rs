@@ -225,19 +225,29 @@ async fn every_release_bootstrap_serves_its_route_from_its_fixtures() {
     );
 }
 
-#[tokio::test]
-async fn a_function_without_its_table_name_fails_its_init_loudly() {
-    let bootstrap = unpack("get-item");
+/// Starts `function` with only `env` (and the emulator's Lambda variables) and checks that init
+/// fails, says `sentence`, and never asks for work.
+async fn init_fails_saying(function: &'static str, env: &[(&str, &str)], sentence: &str) {
+    let bootstrap = unpack(function);
     let api = RuntimeApi::start().await.expect("runtime api");
-    let process = FunctionProcess::spawn(&bootstrap, &api, "get-item", &[]).expect("spawn");
+    let process = FunctionProcess::spawn(&bootstrap, &api, function, env).expect("spawn");
     let (stdout, stderr, code) = process.wait_exit(TIMEOUT).await.expect("it exits");
     assert_ne!(code, Some(0));
     assert!(
-        format!("{stdout}{stderr}")
-            .contains("the TABLE_NAME environment variable must name the DynamoDB table"),
-        "the failure names the missing setting: {stdout}{stderr}"
+        format!("{stdout}{stderr}").contains(sentence),
+        "the failure names the setting: {stdout}{stderr}"
     );
     assert!(api.first_poll().is_none(), "it never asked for work");
+}
+
+#[tokio::test]
+async fn a_function_without_its_table_name_fails_its_init_loudly() {
+    init_fails_saying(
+        "get-item",
+        &[],
+        "the TABLE_NAME environment variable must name the DynamoDB table",
+    )
+    .await;
 }
 
 fn log_lines(stdout: &str) -> Vec<Value> {
@@ -288,21 +298,10 @@ async fn a_failed_warm_up_is_a_warning_and_init_goes_on() {
 
 #[tokio::test]
 async fn a_malformed_warm_up_setting_fails_init_with_a_sentence() {
-    let bootstrap = unpack("list-items");
-    let api = RuntimeApi::start().await.expect("runtime api");
-    let process = FunctionProcess::spawn(
-        &bootstrap,
-        &api,
+    init_fails_saying(
         "list-items",
         &[("TABLE_NAME", "t"), ("DYNAMODB_WARM_UP", "yes")],
+        "DYNAMODB_WARM_UP must be `true` or `false`, not \"yes\"",
     )
-    .expect("spawn");
-    let (stdout, stderr, code) = process.wait_exit(TIMEOUT).await.expect("it exits");
-    assert_ne!(code, Some(0));
-    assert!(
-        format!("{stdout}{stderr}")
-            .contains("DYNAMODB_WARM_UP must be `true` or `false`, not \"yes\""),
-        "{stdout}{stderr}"
-    );
-    assert!(api.first_poll().is_none(), "it never asked for work");
+    .await;
 }

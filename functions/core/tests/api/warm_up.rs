@@ -34,7 +34,7 @@ async fn every_warm_up_call_answers_and_leaves_the_table_as_it_was() {
 async fn a_record_at_the_warm_up_key_is_reported_not_read_as_success() {
     let app = spawn_app().await;
     let key = || AttributeValue::S(WARM_UP_KEY.to_owned());
-    for call in [WarmUpCall::GetItem, WarmUpCall::Query] {
+    for call in CALLS {
         app.client
             .put_item()
             .table_name(&app.table)
