@@ -318,7 +318,8 @@ pub const WARM_UP_KEY: &str = "WARM-UP#";
 /// One harmless DynamoDB call a function can make during init, so that its first request finds
 /// the connection open (DNS, TCP and TLS done) and the SDK's lazy set-up (endpoint, signing,
 /// HTTP client) behind it. Each variant is an action one of the roles is granted; none changes
-/// the table.
+/// the table, because no record has [`WARM_UP_KEY`] (were one there, a warm-up would report it
+/// as corrupt after deleting or updating it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WarmUpCall {
     /// `GetItem` of the warm-up key: finds nothing.
