@@ -62,7 +62,11 @@ pub fn warm_up() -> Result<bool, ConfigError> {
 
 /// An environment variable that is set and not blank.
 fn env_var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    non_blank(std::env::var(name).ok())
+}
+
+fn non_blank(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
 }
 
 /// A `true`/`false` environment setting (any case); `default` when unset.
@@ -112,7 +116,7 @@ pub fn dynamodb_client() -> Result<aws_sdk_dynamodb::Client, ConfigError> {
 pub fn dynamodb_config(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<aws_sdk_dynamodb::Config, ConfigError> {
-    let set = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+    let set = |name: &str| non_blank(var(name));
     let first = |names: &[&str]| names.iter().find_map(|n| set(n));
     let flag = |name: &'static str| flag(name, set(name), false);
     let region = first(&REGION_VARS).ok_or(ConfigError::MissingRegion)?;

@@ -12,18 +12,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use items_core::table::TableSpec;
-use items_core::{DynamoStore, ItemStore};
+use items_core::{DynamoStore, ItemStore, Route};
 use lambda_emulator::{FunctionProcess, Outcome, RuntimeApi, unpack_bootstrap};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(15);
-const FUNCTIONS: [&str; 5] = [
-    "create-item",
-    "get-item",
-    "list-items",
-    "update-item",
-    "delete-item",
-];
 /// The `sub` of the fixtures' caller: the owner of every item the harness writes.
 const SUB: &str = "7d3c1e2a-5b4f-4c6d-9e8f-0a1b2c3d4e5f";
 
@@ -72,18 +65,18 @@ fn unpack(function: &str, dir: &Path) -> (PathBuf, u64) {
     (bootstrap, std::fs::metadata(&zip).expect("zip").len())
 }
 
-/// The fixture a warm invocation of `function` sends, for item `id`, without `If-Match`.
-fn event(function: &str, id: &str) -> Vec<u8> {
-    let case = match function {
-        "create-item" => "create",
-        "get-item" => "get",
-        "list-items" => "list",
-        "update-item" => "update",
-        _ => "delete",
+/// The fixture a warm invocation of `route` sends, for item `id`, without `If-Match`.
+fn event(route: Route, id: &str) -> Vec<u8> {
+    let case = match route {
+        Route::CreateItem => "create",
+        Route::GetItem => "get",
+        Route::ListItems => "list",
+        Route::UpdateItem => "update",
+        Route::DeleteItem => "delete",
     };
     let path = root()
         .join("fixtures/events")
-        .join(function)
+        .join(route.function_name())
         .join(format!("{case}.json"));
     let text = std::fs::read_to_string(path).expect("fixture");
     let mut v: Value = serde_json::from_str(&text.replace("{{ID}}", id)).expect("json");
@@ -117,11 +110,11 @@ async fn seed(client: &aws_sdk_dynamodb::Client, table: &str, n: usize) -> Vec<S
     ids
 }
 
-/// The fixture's JSON body for `function`, as an object.
-fn fixture_body(function: &str, case: &str) -> serde_json::Map<String, Value> {
+/// The fixture's JSON body for `route`, as an object.
+fn fixture_body(route: Route, case: &str) -> serde_json::Map<String, Value> {
     let path = root()
         .join("fixtures/events")
-        .join(function)
+        .join(route.function_name())
         .join(format!("{case}.json"));
     let event: Value =
         serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
@@ -136,22 +129,23 @@ fn fixture_body(function: &str, case: &str) -> serde_json::Map<String, Value> {
 async fn storage_floor(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
-    function: &str,
+    route: Route,
     ids: &[String],
 ) -> Vec<f64> {
     use items_core::domain::{Item, ItemId, ItemPatch, NewItem, Owner, Version};
     use items_core::store::Expect;
     let store = DynamoStore::new(client.clone(), table);
     let owner = Owner::parse(SUB).expect("owner");
-    let new = NewItem::from_json(&fixture_body("create-item", "create")).expect("create body");
-    let patch = ItemPatch::from_json(&fixture_body("update-item", "update")).expect("patch body");
+    let new = NewItem::from_json(&fixture_body(Route::CreateItem, "create")).expect("create body");
+    let patch =
+        ItemPatch::from_json(&fixture_body(Route::UpdateItem, "update")).expect("patch body");
     let now = "2026-11-29T00:00:00.000Z";
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let id = ItemId::parse(id).expect("id");
         let t = Instant::now();
-        let ok = match function {
-            "create-item" => {
+        let ok = match route {
+            Route::CreateItem => {
                 let item = Item {
                     id: ItemId::new(),
                     name: new.name.clone(),
@@ -163,15 +157,15 @@ async fn storage_floor(
                 };
                 store.create(&owner, &item).await.is_ok()
             }
-            "get-item" => matches!(store.get(&owner, id).await, Ok(Some(_))),
-            "list-items" => store.list(&owner, 10, None).await.is_ok(),
-            "update-item" => store
+            Route::GetItem => matches!(store.get(&owner, id).await, Ok(Some(_))),
+            Route::ListItems => store.list(&owner, 10, None).await.is_ok(),
+            Route::UpdateItem => store
                 .update(&owner, id, &patch, &Expect::Exists, now)
                 .await
                 .is_ok(),
-            _ => store.delete(&owner, id, &Expect::Exists).await.is_ok(),
+            Route::DeleteItem => store.delete(&owner, id, &Expect::Exists).await.is_ok(),
         };
-        assert!(ok, "{function}: the floor call failed");
+        assert!(ok, "{route:?}: the floor call failed");
         out.push(ms(t.elapsed()));
     }
     out
@@ -181,10 +175,10 @@ async fn storage_floor(
 async fn floor(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
-    function: &str,
+    route: Route,
     ids: &[String],
 ) -> f64 {
-    let mut f = storage_floor(client, table, function, ids).await;
+    let mut f = storage_floor(client, table, route, ids).await;
     f.sort_by(f64::total_cmp);
     percentile(&f, 0.5)
 }
@@ -408,7 +402,7 @@ fn markdown(doc: &Value) -> String {
     let mut warm_up = String::from(
         "| function | init on / off | first invocation on / off | cold start (init + first) on / off |\n|---|---|---|---|\n",
     );
-    for function in FUNCTIONS {
+    for function in Route::ALL.map(Route::function_name) {
         if let (Some(on), Some(off)) = (
             find(doc, function),
             find(doc, &format!("{function} (warm-up off)")),
@@ -587,23 +581,27 @@ async fn main() {
     let only: Option<Vec<String>> = std::env::var("BENCH_FUNCTIONS")
         .ok()
         .map(|v| v.split(',').map(str::to_owned).collect());
-    let selected: Vec<&str> = FUNCTIONS
+    let selected: Vec<Route> = Route::ALL
         .into_iter()
-        .filter(|f| only.as_ref().is_none_or(|o| o.iter().any(|x| x == f)))
+        .filter(|r| {
+            only.as_ref()
+                .is_none_or(|o| o.iter().any(|x| x == r.function_name()))
+        })
         .collect();
     // DynamoDB Local is a JVM: until its JIT has compiled the request paths, the first function
     // measured would meet a slower database than the last. Exercise every route's call first.
     let warm_table = fresh_table(&client).await;
-    for function in FUNCTIONS {
+    for route in Route::ALL {
         let ids = seed(&client, &warm_table, 1000).await;
-        storage_floor(&client, &warm_table, function, &ids).await;
+        storage_floor(&client, &warm_table, route, &ids).await;
     }
     let plan = Plan {
         cold_starts: env_usize("BENCH_COLD_STARTS", 10).max(1),
         warm: n,
     };
     let mut results = Vec::new();
-    for function in selected {
+    for route in selected {
+        let function = route.function_name();
         let (bootstrap, zip_bytes) = unpack(function, &dir);
         let binary_bytes = std::fs::metadata(&bootstrap).expect("bootstrap").len();
         let launch = Launch::Binary(bootstrap);
@@ -615,7 +613,7 @@ async fn main() {
             for (warm_up, samples) in [("true", &mut on), ("false", &mut off)] {
                 let table = fresh_table(&client).await;
                 let ids = seed(&client, &table, plan.events()).await;
-                let events: Vec<Vec<u8>> = ids.iter().map(|id| event(function, id)).collect();
+                let events: Vec<Vec<u8>> = ids.iter().map(|id| event(route, id)).collect();
                 let env = [(items_core::config::WARM_UP_VAR, warm_up)];
                 let run = run_once(function, &launch, &table, &endpoint, &events, &plan, &env);
                 if warm_up == "false" {
@@ -626,9 +624,9 @@ async fn main() {
                 // after the function's run and averaged, so that DynamoDB Local drifting during
                 // the run cancels out.
                 let floor_ids = seed(&client, &table, 2 * n).await;
-                let before = floor(&client, &table, function, &floor_ids[..n]).await;
+                let before = floor(&client, &table, route, &floor_ids[..n]).await;
                 samples.push(run.await);
-                let after = floor(&client, &table, function, &floor_ids[n..]).await;
+                let after = floor(&client, &table, route, &floor_ids[n..]).await;
                 floors.push((before + after) / 2.0);
             }
         }
@@ -686,15 +684,16 @@ async fn main() {
 
     // The baseline: Python 3.11 + boto3 under awslambdaric, same events, same DynamoDB Local.
     if root().join(".venv-bench/bin/python").exists() {
-        for (function, handler) in [
-            ("get-item", "items.get_item"),
-            ("create-item", "items.create_item"),
+        for (route, handler) in [
+            (Route::GetItem, "items.get_item"),
+            (Route::CreateItem, "items.create_item"),
         ] {
+            let function = route.function_name();
             let mut samples = Vec::new();
             for _ in 0..runs {
                 let table = fresh_table(&client).await;
                 let ids = seed(&client, &table, plan.events()).await;
-                let events: Vec<Vec<u8>> = ids.iter().map(|id| event(function, id)).collect();
+                let events: Vec<Vec<u8>> = ids.iter().map(|id| event(route, id)).collect();
                 samples.push(
                     run_once(
                         function,
