@@ -1,4 +1,4 @@
-import { ArnFormat, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
@@ -28,6 +28,20 @@ export interface ApiFirewallProps {
 function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty {
   return { cloudWatchMetricsEnabled: true, metricName, sampledRequestsEnabled: true };
 }
+
+/**
+ * The managed rules that only count. Each inspects the request body as text, and a valid item is
+ * text that the API stores and returns as JSON and never renders, runs, fetches or opens: a name
+ * such as `<b>note</b>` or a description quoting `../../etc/passwd` or `http://169.254.169.254/`
+ * is data. Blocking them would refuse valid items in the deployed stage that local mode stores.
+ * Counting keeps each match visible (metrics, sampled requests, logs, labels). The reasons rule by
+ * rule are in docs/STACK.md ("WAF: the managed rules, rule by rule").
+ */
+export const COUNTED_MANAGED_RULES: Readonly<Record<string, readonly string[]>> = {
+  AWSManagedRulesCommonRuleSet: ['SizeRestrictions_BODY', 'CrossSiteScripting_BODY', 'GenericLFI_BODY', 'GenericRFI_BODY', 'EC2MetaDataSSRF_BODY'],
+  AWSManagedRulesKnownBadInputsRuleSet: [],
+  AWSManagedRulesAmazonIpReputationList: [],
+};
 
 /**
  * An AWS managed rule group; `countOnly` rules of it only count instead of blocking.
@@ -70,11 +84,11 @@ export class ApiFirewall extends Construct {
       defaultAction: { allow: {} },
       visibilityConfig: visibility('ItemsApiWebAcl'),
       rules: [
-        managed('AWSManagedRulesAmazonIpReputationList', 0),
+        managed('AWSManagedRulesAmazonIpReputationList', 0, COUNTED_MANAGED_RULES.AWSManagedRulesAmazonIpReputationList),
         // SizeRestrictions_BODY blocks bodies over 8 KB, but the largest valid item is larger
         // (2,000 multi-byte description characters); the function caps bodies at 64 KiB (413).
-        managed('AWSManagedRulesCommonRuleSet', 1, ['SizeRestrictions_BODY']),
-        managed('AWSManagedRulesKnownBadInputsRuleSet', 2),
+        managed('AWSManagedRulesCommonRuleSet', 1, COUNTED_MANAGED_RULES.AWSManagedRulesCommonRuleSet),
+        managed('AWSManagedRulesKnownBadInputsRuleSet', 2, COUNTED_MANAGED_RULES.AWSManagedRulesKnownBadInputsRuleSet),
         {
           name: 'PerUserRateLimit',
           priority: 3,
@@ -105,7 +119,9 @@ export class ApiFirewall extends Construct {
     });
 
     // WAF requires the log group name to start with aws-waf-logs- and its ARN without the ":*" suffix.
-    const logGroupName = `aws-waf-logs-${stack.stackName}`;
+    // The group may be retained when the stack is deleted, so its name carries the stack id's
+    // UUID: a later stack of the same name creates a new group instead of colliding with it.
+    const logGroupName = `aws-waf-logs-${stack.stackName}-${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`;
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName,
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,

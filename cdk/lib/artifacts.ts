@@ -4,13 +4,12 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 
 /**
- * The Lambda zips `make build ARCH=…` leaves in target/lambda/<function>/bootstrap.zip, and the
- * checks that what the stack deploys is what was built: present, newer than the sources, and for
- * the architecture the functions declare.
+ * The Lambda zips `make build ARCH=…` leaves in target/lambda/<arch>/<function>/bootstrap.zip, and
+ * the checks that what the stack deploys is what was built: present, newer than the sources, and
+ * for the architecture the functions declare.
  */
 
 export type Arch = 'arm64' | 'x86_64';
-export const ARCHES: readonly Arch[] = ['arm64', 'x86_64'];
 
 /** ELF e_machine values of the two Lambda architectures. */
 const E_MACHINE: Readonly<Record<number, Arch>> = { 0x3e: 'x86_64', 0xb7: 'arm64' };
@@ -23,6 +22,11 @@ export function parseArch(value: unknown): Arch {
     throw new ArtifactError(`unknown architecture ${JSON.stringify(value)}: use -c arch=arm64 or -c arch=x86_64`);
   }
   return value;
+}
+
+/** Where `make build ARCH=<arch>` leaves the zips: <repoRoot>/target/lambda/<arch>. */
+export function defaultArtifactsDir(repoRoot: string, arch: Arch): string {
+  return path.join(repoRoot, 'target', 'lambda', arch);
 }
 
 export function artifactPath(dir: string, functionName: string): string {

@@ -10,11 +10,18 @@ import { IConstruct } from 'constructs';
 /** The checkov skip reason every log group shares (CKV_AWS_158, KMS encryption of log groups). */
 export const LOG_GROUP_KMS_SKIP = 'CloudWatch Logs encrypts every log group at rest by default; these logs hold no request bodies, tokens or API keys by design, so a customer managed key would add cost and key-policy coupling without protecting more.';
 
+/**
+ * Context key: `-c nagAcknowledgements=false` records no acknowledgement, so cdk-nag reports every
+ * finding, acknowledged or not (a reviewer's view; the tests compare the two).
+ */
+export const NAG_ACKNOWLEDGEMENTS_CONTEXT = 'nagAcknowledgements';
+
 /** Acknowledges cdk-nag rules (e.g. "AwsSolutions-IAM5[Resource::*]") on one construct and its children. */
 export function acknowledgeNag(scope: IConstruct, ...rules: ReadonlyArray<{ readonly id: string; readonly reason: string }>): void {
   for (const r of rules) {
     if (r.reason.trim().length < 20) throw new Error(`acknowledgement of ${r.id} on ${scope.node.path} needs a real reason, got ${JSON.stringify(r.reason)}`);
   }
+  if (String(scope.node.tryGetContext(NAG_ACKNOWLEDGEMENTS_CONTEXT)) === 'false') return;
   Validations.of(scope).acknowledge(...rules);
 }
 

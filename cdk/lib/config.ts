@@ -34,7 +34,10 @@ export interface StageConfig {
   readonly usagePlan: UsagePlanSettings;
   /** WAF rate-based rule limit per Authorization header value per 5-minute window. */
   readonly wafRateLimitPer5Min: number;
-  /** Reserved concurrency per function; null leaves the functions unreserved. */
+  /**
+   * Reserved concurrency of each function (the stage reserves this times the number of
+   * functions); null leaves the functions unreserved. docs/STACK.md has the arithmetic.
+   */
   readonly reservedConcurrency: number | null;
   readonly memoryMb: number;
   /**
@@ -45,12 +48,20 @@ export interface StageConfig {
   readonly alarms: AlarmThresholds;
   readonly corsAllowOrigins: readonly string[];
   readonly mfa: 'OFF' | 'OPTIONAL' | 'REQUIRED';
+  /** Cognito threat protection; OFF puts the user pool on the Essentials plan, anything else on Plus. */
   readonly threatProtection: 'OFF' | 'AUDIT' | 'ENFORCED';
   readonly tableEncryption: 'AWS_OWNED' | 'CUSTOMER_MANAGED';
+  /** Monthly budget of this stage's own costs (resources tagged with its stack name). */
   readonly budgetUsd: number;
-  /** Subscribed to the alarm topic when set. */
-  readonly alarmEmail?: string | null;
+  /**
+   * Subscribed to the alarm topic and the budget. Required outside dev; `-c alarmEmail=ADDR`
+   * overrides it (withAlarmEmail).
+   */
+  readonly alarmEmail: string | null;
 }
+
+/** Stages that may go without an alarm subscriber. */
+export const STAGES_WITHOUT_SUBSCRIBER: readonly string[] = ['dev'];
 
 export const STAGE_NAMES = ['dev', 'staging', 'prod'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
@@ -60,25 +71,26 @@ const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545
 
 export class ConfigError extends Error {}
 
-function fail(where: string, message: string, value: unknown): never {
-  throw new ConfigError(`config/stages.json: ${where}: ${message} (got ${JSON.stringify(value)})`);
+/** Throws one sentence: where the bad value is, what it must be, and what it is. */
+export function fail(where: string, message: string, value: unknown): never {
+  throw new ConfigError(`${where}: ${message} (got ${JSON.stringify(value)})`);
 }
 
-function positiveInt(where: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
+export function positiveInt(where: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > max) {
     fail(where, `must be an integer from 1 to ${max}`, value);
   }
   return value;
 }
 
-function oneOf<T extends string>(where: string, value: unknown, allowed: readonly T[]): T {
+export function oneOf<T extends string>(where: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
     fail(where, `must be one of ${allowed.join(', ')}`, value);
   }
   return value as T;
 }
 
-function object(where: string, value: unknown): Record<string, unknown> {
+export function object(where: string, value: unknown): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(where, 'must be an object', value);
   return value as Record<string, unknown>;
 }
@@ -93,7 +105,7 @@ function throttle(where: string, value: unknown): ThrottleSettings {
 
 /** Checks one stage entry and returns it typed; throws naming the bad key and value. */
 export function parseStageConfig(stage: string, raw: unknown): StageConfig {
-  const w = `stages.${stage}`;
+  const w = `config/stages.json: stages.${stage}`;
   const c = object(w, raw);
   const logRetentionDays = c.logRetentionDays;
   if (typeof logRetentionDays !== 'number' || !RETENTION_DAYS.includes(logRetentionDays)) {
@@ -130,9 +142,7 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
   const reserved = c.reservedConcurrency;
   if (reserved !== null) positiveInt(`${w}.reservedConcurrency`, reserved, 1000);
   const alarmEmail = c.alarmEmail ?? null;
-  if (alarmEmail !== null && (typeof alarmEmail !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail))) {
-    fail(`${w}.alarmEmail`, 'must be an e-mail address or null', alarmEmail);
-  }
+  if (alarmEmail !== null && !isEmail(alarmEmail)) fail(`${w}.alarmEmail`, 'must be an e-mail address or null', alarmEmail);
   const memoryMb = positiveInt(`${w}.memoryMb`, c.memoryMb, 10240);
   if (memoryMb < 128) fail(`${w}.memoryMb`, 'must be at least 128', memoryMb);
   if (typeof c.dynamodbWarmUp !== 'boolean') fail(`${w}.dynamodbWarmUp`, 'must be true or false', c.dynamodbWarmUp);
@@ -154,6 +164,25 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
     budgetUsd: positiveInt(`${w}.budgetUsd`, c.budgetUsd),
     alarmEmail: alarmEmail as string | null,
   };
+}
+
+export function isEmail(value: unknown): value is string {
+  return typeof value === 'string' && /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value);
+}
+
+/** The stage's settings with `-c alarmEmail=ADDR` (when given) in place of the file's alarmEmail. */
+export function withAlarmEmail(config: StageConfig, override: unknown): StageConfig {
+  if (override === undefined || override === null || override === '') return config;
+  if (!isEmail(override)) throw new ConfigError(`-c alarmEmail: must be an e-mail address (got ${JSON.stringify(override)})`);
+  return { ...config, alarmEmail: override };
+}
+
+/** Alarms must reach a person outside dev: throws one sentence naming both ways to say who. */
+export function requireAlarmSubscriber(stage: string, config: StageConfig): void {
+  if (config.alarmEmail || STAGES_WITHOUT_SUBSCRIBER.includes(stage)) return;
+  throw new ConfigError(
+    `Stage ${stage} has no one to notify of its alarms: set "alarmEmail" for ${stage} in config/stages.json, or pass -c alarmEmail=ADDRESS.`,
+  );
 }
 
 /** Reads config/stages.json and returns the named stage's settings. */

@@ -9,7 +9,8 @@ export interface IdentityProps {
    */
   readonly mfa?: 'OFF' | 'OPTIONAL' | 'REQUIRED';
   /**
-   * Cognito threat protection (Plus feature plan) for standard sign-in.
+   * Cognito threat protection for standard sign-in. It exists only on the Plus feature plan, so
+   * OFF puts the pool on Essentials and AUDIT or ENFORCED on Plus.
    * @default 'ENFORCED'
    */
   readonly threatProtection?: 'OFF' | 'AUDIT' | 'ENFORCED';
@@ -50,15 +51,22 @@ export class Identity extends Construct {
       },
       mfa: cognito.Mfa[mfa],
       ...(mfa !== 'OFF' ? { mfaSecondFactor: { otp: true, sms: false } } : {}),
-      featurePlan: cognito.FeaturePlan.PLUS,
-      standardThreatProtectionMode: {
-        OFF: cognito.StandardThreatProtectionMode.NO_ENFORCEMENT,
-        AUDIT: cognito.StandardThreatProtectionMode.AUDIT_ONLY,
-        ENFORCED: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
-      }[threatProtection],
+      ...(threatProtection === 'OFF'
+        ? { featurePlan: cognito.FeaturePlan.ESSENTIALS }
+        : {
+            featurePlan: cognito.FeaturePlan.PLUS,
+            standardThreatProtectionMode:
+              threatProtection === 'AUDIT' ? cognito.StandardThreatProtectionMode.AUDIT_ONLY : cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+          }),
       deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
       removalPolicy,
     });
+    if (threatProtection === 'OFF') {
+      acknowledgeNag(this.userPool, {
+        id: 'AwsSolutions-COG8',
+        reason: 'Threat protection is OFF in this stage by the stage setting "threatProtection" (config/stages.json), and it is the only Plus feature this pool would use, so the pool stays on Essentials; staging and prod use Plus with threat protection enforced.',
+      });
+    }
     if (mfa !== 'REQUIRED') {
       acknowledgeNag(this.userPool, {
         id: 'AwsSolutions-COG2',
@@ -66,9 +74,12 @@ export class Identity extends Construct {
       });
     }
 
+    // SRP sign-in only. No OAuth until the pool has a domain and the app real callback URLs:
+    // without disableOAuth, CDK turns on the code and implicit grants with https://example.com.
     this.client = this.userPool.addClient('Client', {
       generateSecret: false,
       authFlows: { userSrp: true },
+      disableOAuth: true,
       preventUserExistenceErrors: true,
       enableTokenRevocation: true,
       idTokenValidity: Duration.hours(1),

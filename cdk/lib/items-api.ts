@@ -1,11 +1,10 @@
-import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledgeNag, LOG_GROUP_KMS_SKIP, skipCheckov } from './compliance';
+import { LOG_GROUP_KMS_SKIP, skipCheckov } from './compliance';
 import { Contract, Operation, requestParameters } from './contract';
 import { GatewayResponsesSpec, problemTemplate } from './gateway-responses';
 
@@ -23,6 +22,11 @@ export interface ItemsApiProps {
   readonly gatewayResponses: GatewayResponsesSpec;
   /** The API Gateway stage name (also the first URL path segment). */
   readonly stageName: string;
+  /**
+   * The REST API's name, as the console, CloudWatch metrics (ApiName) and alarms show it.
+   * @default - the stack's name
+   */
+  readonly restApiName?: string;
   /** Stage-wide default throttle. */
   readonly throttle: Throttle;
   /**
@@ -75,37 +79,22 @@ export class ItemsApi extends Construct {
     this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', { retention, removalPolicy });
     skipCheckov(this.accessLogGroup, 'CKV_AWS_158', LOG_GROUP_KMS_SKIP);
 
-    // Execution logging needs the account-wide API Gateway CloudWatch role. It is kept on stack
-    // deletion: other APIs in the account and region rely on the same setting.
-    const cloudWatchRole = new iam.Role(this, 'CloudWatchRole', {
-      assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
-      description: 'API Gateway account role: writes execution and access logs of REST APIs in this region',
-      inlinePolicies: {
-        logs: new iam.PolicyDocument({
-          statements: [
-            new iam.PolicyStatement({
-              actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams', 'logs:PutLogEvents', 'logs:GetLogEvents', 'logs:FilterLogEvents'],
-              resources: [`arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`],
-            }),
-          ],
-        }),
-      },
-    });
-    cloudWatchRole.applyRemovalPolicy(RemovalPolicy.RETAIN);
-    acknowledgeNag(cloudWatchRole, {
-      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*]',
-      reason: 'The API Gateway account role serves every REST API of the account and region; API Gateway names the execution log groups itself (API-Gateway-Execution-Logs_<api>/<stage>), and DescribeLogGroups has no narrower resource.',
-    });
-    const account = new apigw.CfnAccount(this, 'Account', { cloudWatchRoleArn: cloudWatchRole.roleArn });
-    account.applyRemovalPolicy(RemovalPolicy.RETAIN);
-
+    // Execution logging needs the region's API Gateway account setting to name a CloudWatch role.
+    // That setting is account-wide: the account stack (cdk/lib/account-stack.ts) declares it,
+    // never a stage. API Gateway refuses a stage with logging on while the setting is empty.
+    //
+    // Every method-settings entry states its logging, data tracing and metrics: an override entry
+    // is a whole MethodSetting, and API Gateway does not fill its unset fields from the stage-wide
+    // entry (docs/STACK.md, "Assumptions about AWS").
+    const observability = { loggingLevel: apigw.MethodLoggingLevel.ERROR, dataTraceEnabled: false, metricsEnabled: true } as const;
     const methodOptions: Record<string, apigw.MethodDeploymentOptions> = {};
     for (const [key, t] of Object.entries(props.methodThrottles ?? {})) {
       const [verb, path] = key.split(' ');
-      methodOptions[`${path}/${verb}`] = { throttlingRateLimit: t.rateLimit, throttlingBurstLimit: t.burstLimit };
+      methodOptions[`${path}/${verb}`] = { ...observability, throttlingRateLimit: t.rateLimit, throttlingBurstLimit: t.burstLimit };
     }
 
     this.api = new apigw.RestApi(this, 'RestApi', {
+      restApiName: props.restApiName ?? Stack.of(this).stackName,
       description: `${props.contract.title} (${props.stageName})`,
       endpointTypes: [apigw.EndpointType.REGIONAL],
       cloudWatchRole: false,
@@ -115,9 +104,7 @@ export class ItemsApi extends Construct {
         throttlingRateLimit: props.throttle.rateLimit,
         throttlingBurstLimit: props.throttle.burstLimit,
         methodOptions,
-        loggingLevel: apigw.MethodLoggingLevel.ERROR,
-        dataTraceEnabled: false,
-        metricsEnabled: true,
+        ...observability,
         tracingEnabled: true,
         accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogGroup),
         accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
@@ -132,7 +119,7 @@ export class ItemsApi extends Construct {
       removalPolicy,
     });
     skipCheckov(this.executionLogGroup, 'CKV_AWS_158', LOG_GROUP_KMS_SKIP);
-    this.stage.node.addDependency(this.executionLogGroup, account);
+    this.stage.node.addDependency(this.executionLogGroup);
 
     const authorizer = new apigw.CognitoUserPoolsAuthorizer(this, 'Authorizer', {
       cognitoUserPools: [props.userPool],

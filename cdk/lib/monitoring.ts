@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as budgets from 'aws-cdk-lib/aws-budgets';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -10,10 +10,8 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { acknowledgeNag } from './compliance';
 import type { AlarmThresholds } from './config';
-
-/** The stage's alarm thresholds (`config/stages.json`). */
-export type MonitoringThresholds = AlarmThresholds;
 
 export interface MonitoringProps {
   readonly api: apigw.RestApi;
@@ -23,9 +21,15 @@ export interface MonitoringProps {
   readonly table: dynamodb.ITable;
   /** The DynamoDB operations the functions use (from the contract), e.g. ["PutItem", "Query"]. */
   readonly tableOperations: readonly string[];
-  readonly thresholds: MonitoringThresholds;
+  /** The stage's alarm thresholds (`config/stages.json`). */
+  readonly thresholds: AlarmThresholds;
   /** Monthly cost budget in USD. */
   readonly budgetUsd: number;
+  /**
+   * The cost allocation tag whose resources the budget counts (a user-defined tag every resource
+   * of the stage carries; it must be activated in Billing before the budget sees any cost).
+   */
+  readonly costAllocationTag: { readonly key: string; readonly value: string };
   /**
    * Subscribed to the alarm topic and the budget alerts.
    * @default - no e-mail subscription
@@ -35,12 +39,15 @@ export interface MonitoringProps {
 
 /**
  * Alarms on the API, every function and the table, all notifying one encrypted SNS topic; a
- * dashboard of the same signals; a monthly cost budget that alerts through the topic.
+ * dashboard of the same signals; a monthly budget of the stage's own costs that alerts through
+ * the topic.
  */
 export class Monitoring extends Construct {
   public readonly topic: sns.Topic;
   public readonly alarms: cloudwatch.Alarm[] = [];
   public readonly dashboard: cloudwatch.Dashboard;
+  /** Every alarm's name starts with it; the topic and key policies trust only such alarms. */
+  public readonly alarmNamePrefix: string;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -49,38 +56,57 @@ export class Monitoring extends Construct {
       if (!known.has(op)) throw new Error(`Monitoring: ${JSON.stringify(op)} is not a DynamoDB operation CloudWatch reports (${[...known].join(', ')})`);
     }
 
-    // CloudWatch alarms and Budgets publish to an encrypted topic only with a customer managed key they may use.
+    // Who may publish: CloudWatch, for this stack's alarms only (each alarm is named
+    // "<stack>-<id>"), and Budgets, for this account's budgets. The topic policy lets them
+    // publish; the key policy lets them encrypt for the topic. Both on behalf of this account only
+    // (aws:SourceAccount) and of the right source (aws:SourceArn) against the confused deputy.
+    const stackName = Stack.of(this).stackName;
+    this.alarmNamePrefix = `${stackName}-`;
+    const publishers = [
+      { service: 'cloudwatch.amazonaws.com', sourceArn: `arn:${Aws.PARTITION}:cloudwatch:${Aws.REGION}:${Aws.ACCOUNT_ID}:alarm:${this.alarmNamePrefix}*` },
+      { service: 'budgets.amazonaws.com', sourceArn: `arn:${Aws.PARTITION}:budgets::${Aws.ACCOUNT_ID}:*` },
+    ];
+    const onBehalfOf = (sourceArn: string) => ({ StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID }, ArnLike: { 'aws:SourceArn': sourceArn } });
     const key = new kms.Key(this, 'TopicKey', {
       description: 'Encrypts the alarm topic',
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    for (const service of ['cloudwatch.amazonaws.com', 'budgets.amazonaws.com']) {
+    for (const p of publishers) {
       key.addToResourcePolicy(
         new iam.PolicyStatement({
-          principals: [new iam.ServicePrincipal(service)],
-          actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+          principals: [new iam.ServicePrincipal(p.service)],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
           resources: ['*'],
-          conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
+          conditions: onBehalfOf(p.sourceArn),
         }),
       );
     }
-    this.topic = new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true, displayName: `Alarms ${Stack.of(this).stackName}` });
-    this.topic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        principals: [new iam.ServicePrincipal('budgets.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
-        conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } },
-      }),
-    );
-    if (props.alarmEmail) this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+    this.topic = new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true, displayName: `Alarms ${stackName}` });
+    for (const p of publishers) {
+      this.topic.addToResourcePolicy(
+        new iam.PolicyStatement({
+          principals: [new iam.ServicePrincipal(p.service)],
+          actions: ['sns:Publish'],
+          resources: [this.topic.topicArn],
+          conditions: onBehalfOf(p.sourceArn),
+        }),
+      );
+    }
+    if (props.alarmEmail) {
+      const subscription = this.topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+      acknowledgeNag(subscription, {
+        id: 'Serverless-SNSRedrivePolicy',
+        reason: 'An e-mail subscription: a dead-letter queue would keep undelivered alarm e-mails where nobody reads them, while each alarm keeps its state and history in CloudWatch (the dashboard shows them).',
+      });
+    }
     const action = new actions.SnsAction(this.topic);
 
     const minute = Duration.minutes(1);
     const t = props.thresholds;
     const alarm = (id: string, metric: cloudwatch.IMetric, threshold: number, description: string, evaluationPeriods = 1, datapointsToAlarm = 1): cloudwatch.Alarm => {
       const a = new cloudwatch.Alarm(this, id, {
+        alarmName: `${this.alarmNamePrefix}${id}`,
         metric,
         threshold,
         evaluationPeriods,
@@ -158,6 +184,8 @@ export class Monitoring extends Construct {
         budgetType: 'COST',
         timeUnit: 'MONTHLY',
         budgetLimit: { amount: props.budgetUsd, unit: 'USD' },
+        // Only this stage's costs: user-defined cost allocation tags read "user:<key>$<value>".
+        costFilters: { TagKeyValue: [`user:${props.costAllocationTag.key}$${props.costAllocationTag.value}`] },
       },
       notificationsWithSubscribers: [
         { notification: { notificationType: 'ACTUAL', comparisonOperator: 'GREATER_THAN', threshold: 80, thresholdType: 'PERCENTAGE' }, subscribers },

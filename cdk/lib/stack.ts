@@ -3,9 +3,9 @@ import { CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ApiFirewall } from './api-firewall';
-import { Arch, ensureArtifacts } from './artifacts';
+import { Arch, defaultArtifactsDir, ensureArtifacts } from './artifacts';
 import { acknowledgeNag, skipCheckov } from './compliance';
-import { StageConfig } from './config';
+import { requireAlarmSubscriber, StageConfig } from './config';
 import { loadContract } from './contract';
 import { loadGatewayResponses } from './gateway-responses';
 import { Identity } from './identity';
@@ -13,6 +13,9 @@ import { ItemsApi } from './items-api';
 import { ItemsTable, loadTableSpec } from './items-table';
 import { Monitoring } from './monitoring';
 import { RustFunction } from './rust-function';
+
+/** The cost allocation tag (value: the stack's name) that the stage's budget filters on. */
+export const COST_ALLOCATION_TAG_KEY = 'stack';
 
 export interface SecureServerlessBackendStackProps extends StackProps {
   /** dev, staging or prod: names the API stage and tags every resource. */
@@ -31,7 +34,7 @@ export interface SecureServerlessBackendStackProps extends StackProps {
   readonly repoRoot?: string;
   /**
    * Directory holding <function>/bootstrap.zip (tests point it at fake zips).
-   * @default <repoRoot>/target/lambda
+   * @default <repoRoot>/target/lambda/<arch>
    */
   readonly artifactsDir?: string;
   /**
@@ -50,6 +53,7 @@ export interface SecureServerlessBackendStackProps extends StackProps {
 /**
  * API Gateway (REST) → one Rust Lambda per route → DynamoDB, with Cognito, WAF, alarms,
  * a dashboard and a budget. Routes, functions and permissions come from api/openapi.json.
+ * Nothing account- or region-wide: that is the account stack's (account-stack.ts).
  */
 export class SecureServerlessBackendStack extends Stack {
   public readonly table: ItemsTable;
@@ -61,17 +65,20 @@ export class SecureServerlessBackendStack extends Stack {
   constructor(scope: Construct, id: string, props: SecureServerlessBackendStackProps) {
     super(scope, id, props);
     const c = props.config;
+    requireAlarmSubscriber(props.stage, c);
     const root = props.repoRoot ?? path.resolve(__dirname, '..', '..');
     const arch = props.arch ?? 'arm64';
     const removalPolicy = c.removalPolicy === 'DESTROY' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
     const logRetention = c.logRetentionDays as logs.RetentionDays;
     Tags.of(this).add('project', 'secure-serverless-backend');
     Tags.of(this).add('stage', props.stage);
+    // The stage's budget counts the resources carrying this tag (once it is activated in Billing).
+    Tags.of(this).add(COST_ALLOCATION_TAG_KEY, this.stackName);
 
     const contract = loadContract(path.join(root, 'api', 'openapi.json'));
     const functionNames = contract.operations.map((op) => op.functionName);
     const zips = ensureArtifacts({
-      artifactsDir: props.artifactsDir ?? path.join(root, 'target', 'lambda'),
+      artifactsDir: props.artifactsDir ?? defaultArtifactsDir(root, arch),
       functionNames,
       arch,
       ...(props.checkArtifactFreshness === false ? {} : { sources: ['functions', 'Cargo.toml', 'Cargo.lock'].map((p) => path.join(root, p)) }),
@@ -151,6 +158,7 @@ export class SecureServerlessBackendStack extends Stack {
       tableOperations: [...new Set(contract.operations.flatMap((op) => op.dynamodbActions.map((a) => a.replace(/^dynamodb:/, ''))))],
       thresholds: c.alarms,
       budgetUsd: c.budgetUsd,
+      costAllocationTag: { key: COST_ALLOCATION_TAG_KEY, value: this.stackName },
       ...(c.alarmEmail ? { alarmEmail: c.alarmEmail } : {}),
     });
 

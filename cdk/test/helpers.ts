@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { AccountConfig, loadAccountConfig } from '../lib/account-config';
+import { ACCOUNT_STACK_NAME, AccountStack } from '../lib/account-stack';
 import { Arch } from '../lib/artifacts';
 import { loadStageConfig, StageConfig } from '../lib/config';
 import { loadContract } from '../lib/contract';
@@ -75,6 +77,15 @@ export function stageConfig(stage: string): StageConfig {
   return loadStageConfig(path.join(REPO_ROOT, 'config', 'stages.json'), stage);
 }
 
+/** The subscriber the tests give staging and prod, as `-c alarmEmail=…` does (the repo ships none). */
+export const TEST_ALARM_EMAIL = 'alarms@example.com';
+
+/** The stage's settings as a synth with `-c alarmEmail=alarms@example.com` sees them (dev keeps its own). */
+export function deployableStageConfig(stage: string): StageConfig {
+  const c = stageConfig(stage);
+  return stage === 'dev' ? c : { ...c, alarmEmail: c.alarmEmail ?? TEST_ALARM_EMAIL };
+}
+
 export interface Synthesized {
   readonly app: App;
   readonly stack: SecureServerlessBackendStack;
@@ -91,22 +102,33 @@ export function newApp(): App {
 
 const cache = new Map<string, Synthesized>();
 
-/** Builds the stage's stack on fake x86_64 or arm64 artifacts (cached per stage and arch). */
-export function synthStage(stage: string, arch: Arch = 'arm64'): Synthesized {
-  const key = `${stage}/${arch}`;
-  const hit = cache.get(key);
-  if (hit) return hit;
-  const app = newApp();
+/** Builds the stage's stack on fake artifacts for `arch`, in an App with cdk.json's context plus `context`. */
+export function buildStage(stage: string, arch: Arch = 'arm64', context: Record<string, unknown> = {}): Synthesized {
+  const app = new App({ context: { ...CDK_CONTEXT, ...context } });
   const stack = new SecureServerlessBackendStack(app, `SecureServerlessBackend-${stage}`, {
     stage,
-    config: stageConfig(stage),
+    config: deployableStageConfig(stage),
     arch,
     repoRoot: REPO_ROOT,
     artifactsDir: fakeArtifacts(arch),
     buildMissingArtifacts: false,
     checkArtifactFreshness: false,
   });
-  const synthesized = { app, stack, template: Template.fromStack(stack) };
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+/** Builds the stage's stack on fake x86_64 or arm64 artifacts (cached per stage and arch). */
+export function synthStage(stage: string, arch: Arch = 'arm64'): Synthesized {
+  const key = `${stage}/${arch}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const synthesized = buildStage(stage, arch);
   cache.set(key, synthesized);
   return synthesized;
+}
+
+/** The account stack from `config` (default config/account.json), in an App with cdk.json's context plus `context`. */
+export function accountStack(config?: AccountConfig, context: Record<string, unknown> = {}): AccountStack {
+  const app = new App({ context: { ...CDK_CONTEXT, ...context } });
+  return new AccountStack(app, ACCOUNT_STACK_NAME, { config: config ?? loadAccountConfig(path.join(REPO_ROOT, 'config', 'account.json')) });
 }

@@ -1,0 +1,70 @@
+import { Aws, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as budgets from 'aws-cdk-lib/aws-budgets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { AccountConfig } from './account-config';
+import { acknowledgeNag } from './compliance';
+
+/** The account stack's name: one per account and region, beside the stage stacks. */
+export const ACCOUNT_STACK_NAME = 'SecureServerlessBackend-account';
+
+export interface AccountStackProps extends StackProps {
+  /** config/account.json. */
+  readonly config: AccountConfig;
+}
+
+/**
+ * What every stage of an account and region shares, deployed once before them
+ * (`npx cdk deploy -c stack=account`): the API Gateway CloudWatch role and the region's API
+ * Gateway account setting naming it, and an optional budget of the whole account. Each part is
+ * switched off in config/account.json when the account already has it.
+ */
+export class AccountStack extends Stack {
+  /** The role API Gateway writes execution logs with, when this stack declares it. */
+  public readonly apiGatewayCloudWatchRole?: iam.Role;
+
+  constructor(scope: Construct, id: string, props: AccountStackProps) {
+    super(scope, id, props);
+    Tags.of(this).add('project', 'secure-serverless-backend');
+
+    if (props.config.apiGatewayCloudWatchRole) {
+      // Execution logging of every REST API in the region goes through this one setting. It is
+      // declared here once, so that no stage replaces it and no stage deletion orphans a role.
+      this.apiGatewayCloudWatchRole = new iam.Role(this, 'ApiGatewayCloudWatchRole', {
+        assumedBy: new iam.ServicePrincipal('apigateway.amazonaws.com'),
+        description: 'API Gateway account role: writes execution and access logs of REST APIs in this region',
+        inlinePolicies: {
+          logs: new iam.PolicyDocument({
+            statements: [
+              new iam.PolicyStatement({
+                actions: ['logs:CreateLogGroup', 'logs:CreateLogStream', 'logs:DescribeLogGroups', 'logs:DescribeLogStreams', 'logs:PutLogEvents', 'logs:GetLogEvents', 'logs:FilterLogEvents'],
+                resources: [`arn:${Aws.PARTITION}:logs:${Aws.REGION}:${Aws.ACCOUNT_ID}:log-group:*`],
+              }),
+            ],
+          }),
+        },
+      });
+      acknowledgeNag(this.apiGatewayCloudWatchRole, {
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*]',
+        reason: 'The API Gateway account role serves every REST API of the account and region; API Gateway names the execution log groups itself (API-Gateway-Execution-Logs_<api>/<stage>), and DescribeLogGroups has no narrower resource.',
+      });
+      new apigw.CfnAccount(this, 'ApiGatewayAccount', { cloudWatchRoleArn: this.apiGatewayCloudWatchRole.roleArn });
+    }
+
+    if (props.config.budget) {
+      const subscribers = props.config.budget.emails.map((address) => ({ subscriptionType: 'EMAIL', address }));
+      new budgets.CfnBudget(this, 'AccountBudget', {
+        budget: { budgetType: 'COST', timeUnit: 'MONTHLY', budgetLimit: { amount: props.config.budget.monthlyUsd, unit: 'USD' } },
+        notificationsWithSubscribers: [
+          { notification: { notificationType: 'ACTUAL', comparisonOperator: 'GREATER_THAN', threshold: 80, thresholdType: 'PERCENTAGE' }, subscribers },
+          { notification: { notificationType: 'FORECASTED', comparisonOperator: 'GREATER_THAN', threshold: 100, thresholdType: 'PERCENTAGE' }, subscribers },
+        ],
+      });
+    }
+
+    // The GitHub OIDC provider (or an imported existing one) and the deploy roles belong here too,
+    // each switchable off in config/account.json. IAM is global: that part must be deployed in
+    // one region only.
+  }
+}
