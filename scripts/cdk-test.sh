@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Checks of the CDK app: type check, assertion + cdk-nag tests, synth of every stage (x86_64, the
-# only architecture this machine builds), cfn-lint and checkov on the synthesized templates.
+# Checks of the CDK app: type check, assertion + cdk-nag tests, synth of every stage and of the
+# account stack, cfn-lint and checkov on the synthesized templates.
 # Offline: no AWS credentials, no telemetry, no checkov downloads.
 #
-# Needs the release zips: make build ARCH=x86_64 (target/lambda/<function>/bootstrap.zip).
-# CDK_TEST_ARTIFACTS_DIR=DIR points synth at other zips (e.g. fakes while developing the stack).
+# dev and staging synthesize with the x86_64 zips, prod with the arm64 zips (the stack's default),
+# so both architectures' artifacts pass the stack's checks: make build ARCH=x86_64 and
+# make build ARCH=arm64 (target/lambda/<arch>/<function>/bootstrap.zip). staging and prod get
+# -c alarmEmail=alarms@example.com (they refuse to synthesize without a subscriber).
+# CDK_TEST_ARTIFACTS_ROOT=DIR reads DIR/<arch>/ instead of target/lambda/<arch>/ (e.g. fakes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,7 +17,9 @@ export BC_SKIP_MAPPING=TRUE CHECKOV_RUN_SCA_PACKAGE_SCAN_V2=false CKV_NO_VERSION
 export PYTHONWARNINGS=ignore
 
 STAGES=(dev staging prod)
-ARTIFACTS_DIR="${CDK_TEST_ARTIFACTS_DIR:-target/lambda}"
+declare -A ARCH_OF=([dev]=x86_64 [staging]=x86_64 [prod]=arm64)
+ARTIFACTS_ROOT="${CDK_TEST_ARTIFACTS_ROOT:-target/lambda}"
+TEST_ALARM_EMAIL=alarms@example.com
 functions=$(node -e 'const c=require("./api/openapi.json");for(const p of Object.values(c.paths))for(const o of Object.values(p))if(o["x-function"])console.log(o["x-function"])')
 
 step() { printf '\n== %s\n' "$*"; }
@@ -31,26 +36,35 @@ npx tsc --noEmit
 step "node tests (cdk/test)"
 node --import tsx --test cdk/test/*.test.ts
 
-step "artifacts in $ARTIFACTS_DIR"
+step "artifacts in $ARTIFACTS_ROOT/<arch>"
 missing=()
-for fn in $functions; do
-  [ -f "$ARTIFACTS_DIR/$fn/bootstrap.zip" ] || missing+=("$ARTIFACTS_DIR/$fn/bootstrap.zip")
+for arch in $(printf '%s\n' "${ARCH_OF[@]}" | sort -u); do
+  for fn in $functions; do
+    [ -f "$ARTIFACTS_ROOT/$arch/$fn/bootstrap.zip" ] || missing+=("$ARTIFACTS_ROOT/$arch/$fn/bootstrap.zip (make build ARCH=$arch)")
+  done
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  printf 'missing Lambda artifacts:\n'; printf '  %s\n' "${missing[@]}"
-  echo "Run: make build ARCH=x86_64" >&2
+  printf 'missing Lambda artifacts:\n' >&2; printf '  %s\n' "${missing[@]}" >&2
   exit 1
 fi
 
 templates=()
 for stage in "${STAGES[@]}"; do
-  step "cdk synth stage=$stage arch=x86_64"
+  arch="${ARCH_OF[$stage]}"
+  step "cdk synth stage=$stage arch=$arch"
   rm -rf "cdk.out/$stage"
+  subscriber=()
+  [[ $stage == dev ]] || subscriber=(-c alarmEmail="$TEST_ALARM_EMAIL")
   start=$(date +%s%N)
-  npx cdk synth -c stage="$stage" -c arch=x86_64 -c build=false -c artifactsDir="$ARTIFACTS_DIR" --quiet -o "cdk.out/$stage"
+  npx cdk synth -c stage="$stage" -c arch="$arch" "${subscriber[@]}" -c build=false -c artifactsDir="$ARTIFACTS_ROOT/$arch" --quiet -o "cdk.out/$stage"
   echo "synth $stage: $(( ($(date +%s%N) - start) / 1000000 )) ms"
   templates+=("cdk.out/$stage/SecureServerlessBackend-$stage.template.json")
 done
+
+step "cdk synth stack=account"
+rm -rf cdk.out/account
+npx cdk synth -c stack=account --quiet -o cdk.out/account
+templates+=("cdk.out/account/SecureServerlessBackend-account.template.json")
 
 step "cfn-lint (fails on errors; warnings are shown)"
 .venv/bin/cfn-lint --non-zero-exit-code error "${templates[@]}"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fails when a built bootstrap needs a glibc newer than provided.al2023 has (2.34).
-#   scripts/check-glibc.sh [LAMBDA_DIR]    (default target/lambda)
+#   scripts/check-glibc.sh [LAMBDA_DIR]    (default target/lambda/arm64)
 set -euo pipefail
-dir="${1:-target/lambda}"
+dir="${1:-target/lambda/arm64}"
 max="2.34"
 status=0
 shopt -s nullglob

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test and check, on a fresh clone, with nothing installed by hand: `make test`.
-# Installs from the project's files, builds the release zips (x86_64: this machine runs them),
-# starts its own DynamoDB Local on a free port and stops it at the end.
+# Installs from the project's files (and the Debian packages that run the other architecture's
+# binaries under qemu, when root), builds the release zips for both architectures
+# (target/lambda/x86_64 and target/lambda/arm64), starts its own DynamoDB Local on a free port
+# and stops it at the end.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 started=$SECONDS
@@ -9,6 +11,13 @@ step() { printf '\n==> %s (%ss)\n' "$*" "$((SECONDS - started))"; }
 
 step "setup"
 scripts/setup.sh
+# The artifact tests run the zips of both architectures; the one that is not this machine's runs
+# under qemu user-mode emulation with that architecture's C library.
+case "$(uname -m)" in
+  x86_64) scripts/system-packages.sh qemu-user libc6-arm64-cross ;;
+  aarch64) scripts/system-packages.sh qemu-user libc6-amd64-cross ;;
+  *) echo "test: Lambda runs x86_64 and arm64; this machine is $(uname -m)" >&2; exit 1 ;;
+esac
 
 step "format, lints, types"
 cargo fmt --all --check
@@ -18,6 +27,9 @@ npx --no-install tsc --noEmit
 step "build the release zips (x86_64)"
 scripts/build.sh x86_64
 
+step "build the release zips (arm64)"
+scripts/build.sh arm64
+
 step "start DynamoDB Local"
 DYNAMODB_LOCAL_STATE="$(mktemp -d)"
 export DYNAMODB_LOCAL_STATE
@@ -26,7 +38,7 @@ AWS_ENDPOINT_URL_DYNAMODB="$(scripts/dynamodb-local.sh start 0)"
 export AWS_ENDPOINT_URL_DYNAMODB
 echo "DynamoDB Local at $AWS_ENDPOINT_URL_DYNAMODB"
 
-step "Rust: unit, contract, integration (DynamoDB Local) and artifact tests"
+step "Rust: unit, contract, integration (DynamoDB Local) and artifact tests (x86_64 and arm64)"
 cargo test --workspace --locked
 
 step "fuzz every parser of untrusted input (10 s per target; make fuzz-long for more)"

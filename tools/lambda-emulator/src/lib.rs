@@ -247,6 +247,53 @@ impl Drop for RuntimeApi {
     }
 }
 
+/// A Lambda architecture: where `make build ARCH=…` leaves its zips, and how this machine runs
+/// its binaries (natively, or under qemu user-mode emulation when the machine is the other one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    X86_64,
+    Arm64,
+}
+
+impl Arch {
+    /// The name `make build ARCH=…` and `target/lambda/<arch>` use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::X86_64 => "x86_64",
+            Self::Arm64 => "arm64",
+        }
+    }
+
+    /// This machine's architecture, when Lambda has it.
+    pub fn host() -> Option<Self> {
+        match std::env::consts::ARCH {
+            "x86_64" => Some(Self::X86_64),
+            "aarch64" => Some(Self::Arm64),
+            _ => None,
+        }
+    }
+
+    /// `<repo>/target/lambda/<arch>`: where `make build ARCH=<arch>` leaves `<function>/bootstrap.zip`.
+    pub fn lambda_dir(self, repo_root: &Path) -> std::path::PathBuf {
+        repo_root.join("target/lambda").join(self.name())
+    }
+
+    /// Whether this machine runs the architecture's binaries under qemu.
+    pub fn is_emulated(self) -> bool {
+        Self::host() != Some(self)
+    }
+
+    /// The qemu user-mode emulator, the sysroot that Debian's `libc6-<debian arch>-cross` installs,
+    /// and that Debian architecture name: what runs a dynamically linked Linux binary of this
+    /// architecture on another machine.
+    fn emulator(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Self::X86_64 => ("qemu-x86_64", "/usr/x86_64-linux-gnu", "amd64"),
+            Self::Arm64 => ("qemu-aarch64", "/usr/aarch64-linux-gnu", "arm64"),
+        }
+    }
+}
+
 /// Unzips a function's `bootstrap.zip` into `dir` (created if needed), as the Lambda service
 /// unpacks a deployment package, and returns the path of its `bootstrap`.
 pub fn unpack_bootstrap(zip: &Path, dir: &Path) -> Result<std::path::PathBuf, EmulatorError> {
@@ -299,6 +346,50 @@ impl FunctionProcess {
     ) -> Result<Self, EmulatorError> {
         let dir = bootstrap.parent().unwrap_or(Path::new("."));
         Self::spawn_program(bootstrap, &[], dir, api, function_name, extra)
+    }
+
+    /// [`FunctionProcess::spawn`] for a bootstrap built for `arch`: natively on a machine of that
+    /// architecture, otherwise under qemu (`qemu-aarch64 -L /usr/aarch64-linux-gnu bootstrap`),
+    /// invoked explicitly so that no binfmt_misc registration is needed.
+    pub fn spawn_for(
+        arch: Arch,
+        bootstrap: &Path,
+        api: &RuntimeApi,
+        function_name: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<Self, EmulatorError> {
+        if !arch.is_emulated() {
+            return Self::spawn(bootstrap, api, function_name, extra);
+        }
+        let (qemu, sysroot, debian) = arch.emulator();
+        // The child's environment is cleared, so find qemu on this process's PATH.
+        let program = std::env::var_os("PATH")
+            .iter()
+            .flat_map(std::env::split_paths)
+            .map(|dir| dir.join(qemu))
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                EmulatorError::Io(std::io::Error::other(format!(
+                    "{qemu} is not installed: {} binaries run on this machine under qemu user-mode emulation (Debian packages qemu-user and libc6-{debian}-cross; make test installs them)",
+                    arch.name()
+                )))
+            })?;
+        if !Path::new(sysroot).join("lib").is_dir() {
+            return Err(EmulatorError::Io(std::io::Error::other(format!(
+                "{sysroot} is missing: the {} C library for qemu comes from Debian's libc6-{debian}-cross (make test installs it)",
+                arch.name()
+            ))));
+        }
+        let dir = bootstrap.parent().unwrap_or(Path::new("."));
+        let binary = bootstrap.to_string_lossy();
+        Self::spawn_program(
+            &program,
+            &["-L", sysroot, &binary],
+            dir,
+            api,
+            function_name,
+            extra,
+        )
     }
 
     /// Runs any runtime the same way: e.g. `python -m awslambdaric module.handler` for the

@@ -2,7 +2,12 @@
 //! and its `bootstrap` run as a process under the Runtime API emulation, fed the API Gateway
 //! REST (v1) proxy events in `fixtures/events/`, against DynamoDB Local.
 //!
-//! Needs `make build ARCH=x86_64` first and `AWS_ENDPOINT_URL_DYNAMODB`; `make test` does both.
+//! Every test runs twice, once per architecture (`x86_64::…` and `arm64::…`), on the zips in
+//! `target/lambda/<arch>/`. The one that is not this machine's runs under qemu user-mode
+//! emulation (`qemu-aarch64 -L /usr/aarch64-linux-gnu`, invoked explicitly).
+//!
+//! Needs `make build ARCH=x86_64`, `make build ARCH=arm64`, qemu-user with the other
+//! architecture's C library, and `AWS_ENDPOINT_URL_DYNAMODB`; `make test` sees to all of them.
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
@@ -10,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use items_core::table::TableSpec;
-use lambda_emulator::{FunctionProcess, Outcome, RuntimeApi, unpack_bootstrap};
+use lambda_emulator::{Arch, FunctionProcess, Outcome, RuntimeApi, unpack_bootstrap};
 use serde_json::Value;
 
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -19,19 +24,21 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Unzips `target/lambda/<function>/bootstrap.zip` into a fresh folder and returns the binary.
-fn unpack(function: &str) -> PathBuf {
-    let zip = root()
-        .join("target/lambda")
+/// Unzips `target/lambda/<arch>/<function>/bootstrap.zip` into a fresh folder and returns the binary.
+fn unpack(arch: Arch, function: &str) -> PathBuf {
+    let zip = arch
+        .lambda_dir(&root())
         .join(function)
         .join("bootstrap.zip");
     assert!(
         zip.exists(),
-        "{} is missing: run `make build ARCH=x86_64` (make test does)",
-        zip.display()
+        "{} is missing: run `make build ARCH={}` (make test does)",
+        zip.display(),
+        arch.name()
     );
     let dir = std::env::temp_dir().join(format!(
-        "artifact-{function}-{}",
+        "artifact-{}-{function}-{}",
+        arch.name(),
         uuid::Uuid::new_v4().simple()
     ));
     let bootstrap = unpack_bootstrap(&zip, &dir).expect("unzip");
@@ -83,13 +90,18 @@ struct Running {
 }
 
 impl Running {
-    async fn start(function: &'static str, table: &str) -> Self {
-        Self::start_with(function, table, &[]).await
+    async fn start(arch: Arch, function: &'static str, table: &str) -> Self {
+        Self::start_with(arch, function, table, &[]).await
     }
 
     /// [`Running::start`] with more environment variables.
-    async fn start_with(function: &'static str, table: &str, env: &[(&str, &str)]) -> Self {
-        let bootstrap = unpack(function);
+    async fn start_with(
+        arch: Arch,
+        function: &'static str,
+        table: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
+        let bootstrap = unpack(arch, function);
         let api = RuntimeApi::start().await.expect("runtime api");
         let endpoint = endpoint();
         let mut vars = vec![
@@ -97,11 +109,11 @@ impl Running {
             ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
         ];
         vars.extend_from_slice(env);
-        let process =
-            FunctionProcess::spawn(&bootstrap, &api, function, &vars).expect("spawn bootstrap");
+        let process = FunctionProcess::spawn_for(arch, &bootstrap, &api, function, &vars)
+            .unwrap_or_else(|e| panic!("{function} ({}): {e}", arch.name()));
         api.wait_for_first_poll(TIMEOUT)
             .await
-            .unwrap_or_else(|e| panic!("{function} init: {e}"));
+            .unwrap_or_else(|e| panic!("{function} ({}) init: {e}", arch.name()));
         Self {
             api,
             process,
@@ -138,11 +150,36 @@ impl Running {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_release_bootstrap_serves_its_route_from_its_fixtures() {
+/// Each test below, once per architecture: `x86_64::<test>` and `arm64::<test>`.
+macro_rules! for_each_arch {
+    ($($test:ident),* $(,)?) => {
+        mod x86_64 {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                super::$test(lambda_emulator::Arch::X86_64).await;
+            })*
+        }
+        mod arm64 {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                super::$test(lambda_emulator::Arch::Arm64).await;
+            })*
+        }
+    };
+}
+
+for_each_arch!(
+    every_release_bootstrap_serves_its_route_from_its_fixtures,
+    a_function_without_its_table_name_fails_its_init_loudly,
+    each_function_warms_its_connection_during_init_unless_told_not_to,
+    a_failed_warm_up_is_a_warning_and_init_goes_on,
+    a_malformed_warm_up_setting_fails_init_with_a_sentence,
+);
+
+async fn every_release_bootstrap_serves_its_route_from_its_fixtures(arch: Arch) {
     let table = fresh_table().await;
 
-    let create = Running::start("create-item", &table).await;
+    let create = Running::start(arch, "create-item", &table).await;
     let (status, item, headers) = create.call("create", "", 0).await;
     assert_eq!(status, 201, "{item}");
     let id = item["id"].as_str().expect("id").to_owned();
@@ -163,20 +200,20 @@ async fn every_release_bootstrap_serves_its_route_from_its_fixtures() {
     );
     let logs = create.stop().await;
 
-    let get = Running::start("get-item", &table).await;
+    let get = Running::start(arch, "get-item", &table).await;
     let (status, body, _) = get.call("get", &id, 1).await;
     assert_eq!((status, &body), (200, &item));
     assert_eq!(get.call("missing", &id, 1).await.0, 404);
     get.stop().await;
 
-    let list = Running::start("list-items", &table).await;
+    let list = Running::start(arch, "list-items", &table).await;
     let (status, page, _) = list.call("list", &id, 1).await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["items"], serde_json::json!([item]));
     assert_eq!(list.call("bad-limit", &id, 1).await.0, 400);
     list.stop().await;
 
-    let update = Running::start("update-item", &table).await;
+    let update = Running::start(arch, "update-item", &table).await;
     let (status, updated, _) = update.call("update", &id, 1).await;
     assert_eq!(
         (status, updated["version"].as_u64()),
@@ -186,7 +223,7 @@ async fn every_release_bootstrap_serves_its_route_from_its_fixtures() {
     assert_eq!(update.call("stale", &id, 1).await.0, 412);
     update.stop().await;
 
-    let delete = Running::start("delete-item", &table).await;
+    let delete = Running::start(arch, "delete-item", &table).await;
     assert_eq!(
         delete.call("delete", &id, 1).await.0,
         412,
@@ -227,10 +264,15 @@ async fn every_release_bootstrap_serves_its_route_from_its_fixtures() {
 
 /// Starts `function` with only `env` (and the emulator's Lambda variables) and checks that init
 /// fails, says `sentence`, and never asks for work.
-async fn init_fails_saying(function: &'static str, env: &[(&str, &str)], sentence: &str) {
-    let bootstrap = unpack(function);
+async fn init_fails_saying(
+    arch: Arch,
+    function: &'static str,
+    env: &[(&str, &str)],
+    sentence: &str,
+) {
+    let bootstrap = unpack(arch, function);
     let api = RuntimeApi::start().await.expect("runtime api");
-    let process = FunctionProcess::spawn(&bootstrap, &api, function, env).expect("spawn");
+    let process = FunctionProcess::spawn_for(arch, &bootstrap, &api, function, env).expect("spawn");
     let (stdout, stderr, code) = process.wait_exit(TIMEOUT).await.expect("it exits");
     assert_ne!(code, Some(0));
     assert!(
@@ -240,9 +282,9 @@ async fn init_fails_saying(function: &'static str, env: &[(&str, &str)], sentenc
     assert!(api.first_poll().is_none(), "it never asked for work");
 }
 
-#[tokio::test]
-async fn a_function_without_its_table_name_fails_its_init_loudly() {
+async fn a_function_without_its_table_name_fails_its_init_loudly(arch: Arch) {
     init_fails_saying(
+        arch,
         "get-item",
         &[],
         "the TABLE_NAME environment variable must name the DynamoDB table",
@@ -257,12 +299,11 @@ fn log_lines(stdout: &str) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_function_warms_its_connection_during_init_unless_told_not_to() {
+async fn each_function_warms_its_connection_during_init_unless_told_not_to(arch: Arch) {
     let table = fresh_table().await;
     let client = items_core::config::dynamodb_local_client(&endpoint()).expect("client");
     for function in items_core::Route::ALL.map(items_core::Route::function_name) {
-        let logs = Running::start(function, &table).await.stop().await;
+        let logs = Running::start(arch, function, &table).await.stop().await;
         let warmed: Vec<Value> = log_lines(&logs)
             .into_iter()
             .filter(|l| l["message"] == "DynamoDB connection warmed up")
@@ -271,7 +312,7 @@ async fn each_function_warms_its_connection_during_init_unless_told_not_to() {
         assert_eq!(warmed[0]["function"], function);
         assert!(warmed[0]["durationMs"].as_f64().is_some(), "{logs}");
 
-        let logs = Running::start_with(function, &table, &[("DYNAMODB_WARM_UP", "false")])
+        let logs = Running::start_with(arch, function, &table, &[("DYNAMODB_WARM_UP", "false")])
             .await
             .stop()
             .await;
@@ -282,9 +323,8 @@ async fn each_function_warms_its_connection_during_init_unless_told_not_to() {
     assert_eq!(scan.count, 0, "{:?}", scan.items);
 }
 
-#[tokio::test]
-async fn a_failed_warm_up_is_a_warning_and_init_goes_on() {
-    let logs = Running::start("get-item", "no-such-table")
+async fn a_failed_warm_up_is_a_warning_and_init_goes_on(arch: Arch) {
+    let logs = Running::start(arch, "get-item", "no-such-table")
         .await
         .stop()
         .await;
@@ -296,9 +336,9 @@ async fn a_failed_warm_up_is_a_warning_and_init_goes_on() {
     assert_eq!(warning["level"], "WARN");
 }
 
-#[tokio::test]
-async fn a_malformed_warm_up_setting_fails_init_with_a_sentence() {
+async fn a_malformed_warm_up_setting_fails_init_with_a_sentence(arch: Arch) {
     init_fails_saying(
+        arch,
         "list-items",
         &[("TABLE_NAME", "t"), ("DYNAMODB_WARM_UP", "yes")],
         "DYNAMODB_WARM_UP must be `true` or `false`, not \"yes\"",

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use items_core::table::TableSpec;
 use items_core::{DynamoStore, ItemStore, Route};
-use lambda_emulator::{FunctionProcess, Outcome, RuntimeApi, unpack_bootstrap};
+use lambda_emulator::{Arch, FunctionProcess, Outcome, RuntimeApi, unpack_bootstrap};
 use serde_json::{Value, json};
 
 const TIMEOUT: Duration = Duration::from_secs(15);
@@ -48,18 +48,30 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// The architecture measured: `BENCH_ARCH` (x86_64 or arm64), default this machine's. The other
+/// one runs under qemu: its figures are emulated, not Lambda's.
+fn arch() -> Arch {
+    match std::env::var("BENCH_ARCH").as_deref() {
+        Ok("arm64") => Arch::Arm64,
+        Ok("x86_64") => Arch::X86_64,
+        Ok(other) => panic!("BENCH_ARCH must be x86_64 or arm64, not {other:?}"),
+        Err(_) => Arch::host().expect("a machine of a Lambda architecture"),
+    }
+}
+
 /// Where the zips are: `BENCH_LAMBDA_DIR` (e.g. a profile variant's `--lambda-dir`) or
-/// `target/lambda`.
+/// `target/lambda/<arch>`.
 fn lambda_dir() -> PathBuf {
-    std::env::var_os("BENCH_LAMBDA_DIR").map_or_else(|| root().join("target/lambda"), PathBuf::from)
+    std::env::var_os("BENCH_LAMBDA_DIR").map_or_else(|| arch().lambda_dir(&root()), PathBuf::from)
 }
 
 fn unpack(function: &str, dir: &Path) -> (PathBuf, u64) {
     let zip = lambda_dir().join(function).join("bootstrap.zip");
     assert!(
         zip.exists(),
-        "{} missing: run `make build ARCH=x86_64`",
-        zip.display()
+        "{} missing: run `make build ARCH={}`",
+        zip.display(),
+        arch().name()
     );
     let bootstrap = unpack_bootstrap(&zip, &dir.join(function)).expect("unzip");
     (bootstrap, std::fs::metadata(&zip).expect("zip").len())
@@ -252,7 +264,9 @@ async fn run_once(
     for (i, first_event) in events[..plan.cold_starts].iter().enumerate() {
         let api = RuntimeApi::start().await.expect("api");
         let process = match launch {
-            Launch::Binary(bootstrap) => FunctionProcess::spawn(bootstrap, &api, function, &env),
+            Launch::Binary(bootstrap) => {
+                FunctionProcess::spawn_for(arch(), bootstrap, &api, function, &env)
+            }
             Launch::Python(handler) => FunctionProcess::spawn_program(
                 &root().join(".venv-bench/bin/python"),
                 &["-m", "awslambdaric", handler],
@@ -342,7 +356,19 @@ fn machine() -> String {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
-    format!("{cores} cores ({cpu}), x86_64 Linux, DynamoDB Local in memory on loopback")
+    let arch = arch();
+    let emulated = if arch.is_emulated() {
+        format!(
+            ", {} binaries under qemu user-mode emulation (emulated figures)",
+            arch.name()
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{cores} cores ({cpu}), {} Linux{emulated}, DynamoDB Local in memory on loopback",
+        std::env::consts::ARCH
+    )
 }
 
 fn row(r: &Value) -> String {
