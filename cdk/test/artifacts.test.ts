@@ -3,7 +3,7 @@ import { mkdtempSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { artifactPath, ensureArtifacts, parseArch, zipBootstrapArch } from '../lib/artifacts';
+import { artifactPath, defaultArtifactsDir, ensureArtifacts, parseArch, zipBootstrapArch } from '../lib/artifacts';
 import { SecureServerlessBackendStack } from '../lib/stack';
 import { fakeArtifacts, fakeElfHeader, FUNCTION_NAMES, minimalZip, newApp, REPO_ROOT, stageConfig } from './helpers';
 
@@ -44,6 +44,11 @@ describe('reading the architecture of bootstrap inside a Lambda zip', () => {
 });
 
 describe('ensuring the artifacts before synth', () => {
+  it("looks for each architecture's zips in its own directory, where make build ARCH=… leaves them", () => {
+    assert.equal(defaultArtifactsDir('/repo', 'arm64'), path.join('/repo', 'target', 'lambda', 'arm64'));
+    assert.equal(defaultArtifactsDir('/repo', 'x86_64'), path.join('/repo', 'target', 'lambda', 'x86_64'));
+  });
+
   it('defaults to arm64 and rejects an unknown architecture', () => {
     assert.equal(parseArch(undefined), 'arm64');
     assert.throws(() => parseArch('aarch64'), /unknown architecture "aarch64": use -c arch=arm64 or -c arch=x86_64/);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { loadStageConfig, parseStageConfig, STAGE_NAMES } from '../lib/config';
+import { loadStageConfig, parseStageConfig, requireAlarmSubscriber, STAGE_NAMES, withAlarmEmail } from '../lib/config';
 import { CONTRACT, REPO_ROOT } from './helpers';
 
 const FILE = path.join(REPO_ROOT, 'config', 'stages.json');
@@ -48,5 +48,26 @@ describe('config/stages.json', () => {
     assert.throws(() => parseStageConfig('prod', bad({ dynamodbWarmUp: 'yes' })), /stages\.prod\.dynamodbWarmUp: must be true or false \(got "yes"\)/);
     assert.throws(() => parseStageConfig('prod', bad({ mfa: 'on' })), /stages\.prod\.mfa: must be one of OFF, OPTIONAL, REQUIRED \(got "on"\)/);
     assert.throws(() => parseStageConfig('prod', bad({ reservedConcurrency: 0 })), /reservedConcurrency: must be an integer from 1 to 1000 \(got 0\)/);
+  });
+});
+
+describe('who hears the alarms', () => {
+  it('ships no address: every stage has alarmEmail null', () => {
+    for (const stage of STAGE_NAMES) assert.equal(RAW.stages[stage].alarmEmail, null, stage);
+  });
+
+  it('takes -c alarmEmail over the file, and refuses a value that is not an address', () => {
+    const prod = loadStageConfig(FILE, 'prod');
+    assert.equal(withAlarmEmail(prod, 'oncall@example.org').alarmEmail, 'oncall@example.org');
+    assert.equal(withAlarmEmail(prod, undefined), prod);
+    assert.throws(() => withAlarmEmail(prod, 'oncall'), /-c alarmEmail: must be an e-mail address \(got "oncall"\)/);
+  });
+
+  it('lets dev go without a subscriber and no other stage', () => {
+    assert.doesNotThrow(() => requireAlarmSubscriber('dev', loadStageConfig(FILE, 'dev')));
+    for (const stage of ['staging', 'prod']) {
+      assert.throws(() => requireAlarmSubscriber(stage, loadStageConfig(FILE, stage)), new RegExp(`^Error: Stage ${stage} has no one to notify of its alarms: set "alarmEmail" for ${stage} in config/stages.json, or pass -c alarmEmail=ADDRESS\\.$`));
+      assert.doesNotThrow(() => requireAlarmSubscriber(stage, withAlarmEmail(loadStageConfig(FILE, stage), 'oncall@example.org')));
+    }
   });
 });
