@@ -46,8 +46,8 @@ lint: ## cargo fmt --check, clippy -D warnings, tsc --noEmit
 	cargo clippy --workspace --all-targets -- -D warnings
 	npx --no-install tsc --noEmit
 
-synth: ## Synthesize the CloudFormation template (STAGE=dev|staging|prod, ARCH=arm64|x86_64)
-	npx --no-install cdk synth -c stage=$(STAGE) -c arch=$(ARCH)
+synth: ## Synthesize a stage's template (STAGE=dev|staging|prod, ARCH=arm64|x86_64, ALARM_EMAIL=… outside dev)
+	npx --no-install cdk synth -c stage=$(STAGE) -c arch=$(ARCH) $(if $(ALARM_EMAIL),-c alarmEmail=$(ALARM_EMAIL))
 
 clean: ## Remove build output and local state
 	rm -rf target/lambda cdk.out .local

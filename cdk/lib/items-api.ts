@@ -84,8 +84,8 @@ export class ItemsApi extends Construct {
     // never a stage. API Gateway refuses a stage with logging on while the setting is empty.
     //
     // Every method-settings entry states its logging, data tracing and metrics: an override entry
-    // is a whole MethodSetting, and API Gateway does not fill its unset fields from the stage-wide
-    // entry (docs/STACK.md, "Assumptions about AWS").
+    // is a whole MethodSetting, and nothing in AWS's documentation says API Gateway fills its
+    // unset fields from the stage-wide entry (docs/STACK.md, "Assumptions about AWS").
     const observability = { loggingLevel: apigw.MethodLoggingLevel.ERROR, dataTraceEnabled: false, metricsEnabled: true } as const;
     const methodOptions: Record<string, apigw.MethodDeploymentOptions> = {};
     for (const [key, t] of Object.entries(props.methodThrottles ?? {})) {
