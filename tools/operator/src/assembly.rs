@@ -73,20 +73,19 @@ impl Assembly {
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             let props = artifact.get("properties").cloned().unwrap_or(Value::Null);
-            if kind == "aws:cloudformation:stack" || kind == "cdk:asset-manifest" {
-                if let Some(version) = props
+            if (kind == "aws:cloudformation:stack" || kind == "cdk:asset-manifest")
+                && let Some(version) = props
                     .get("requiresBootstrapStackVersion")
                     .and_then(Value::as_u64)
-                {
-                    let parameter = props
-                        .get("bootstrapStackVersionSsmParameter")
-                        .and_then(Value::as_str)
-                        .unwrap_or(DEFAULT_BOOTSTRAP_PARAMETER)
-                        .to_owned();
-                    let version = u32::try_from(version).unwrap_or(u32::MAX);
-                    let entry = bootstrap.entry(parameter).or_insert(0);
-                    *entry = (*entry).max(version);
-                }
+            {
+                let parameter = props
+                    .get("bootstrapStackVersionSsmParameter")
+                    .and_then(Value::as_str)
+                    .unwrap_or(DEFAULT_BOOTSTRAP_PARAMETER)
+                    .to_owned();
+                let version = u32::try_from(version).unwrap_or(u32::MAX);
+                let entry = bootstrap.entry(parameter).or_insert(0);
+                *entry = (*entry).max(version);
             }
             if kind != "aws:cloudformation:stack" {
                 continue;

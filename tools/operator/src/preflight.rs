@@ -252,14 +252,14 @@ pub fn check(facts: &Facts) -> Vec<Failure> {
         });
     }
     for stack in &facts.stacks {
-        if let Some(pinned) = &stack.pinned_account {
-            if pinned != &facts.account {
-                failures.push(Failure::WrongAccount {
-                    stack: stack.name.clone(),
-                    pinned: pinned.clone(),
-                    account: facts.account.clone(),
-                });
-            }
+        if let Some(pinned) = &stack.pinned_account
+            && pinned != &facts.account
+        {
+            failures.push(Failure::WrongAccount {
+                stack: stack.name.clone(),
+                pinned: pinned.clone(),
+                account: facts.account.clone(),
+            });
         }
     }
 
@@ -322,18 +322,19 @@ pub fn check(facts: &Facts) -> Vec<Failure> {
         }
         match &region.lambda {
             None => {}
-            Some(Live::Known(lambda)) => {
-                if deployed_known && lambda.unreserved + deployed - needed < MIN_UNRESERVED {
-                    failures.push(Failure::NotEnoughConcurrency {
-                        stage: facts.stage.clone(),
-                        region: region.region.clone(),
-                        limit: lambda.limit,
-                        unreserved: lambda.unreserved,
-                        deployed,
-                        needed,
-                    });
-                }
+            Some(Live::Known(lambda))
+                if deployed_known && lambda.unreserved + deployed - needed < MIN_UNRESERVED =>
+            {
+                failures.push(Failure::NotEnoughConcurrency {
+                    stage: facts.stage.clone(),
+                    region: region.region.clone(),
+                    limit: lambda.limit,
+                    unreserved: lambda.unreserved,
+                    deployed,
+                    needed,
+                });
             }
+            Some(Live::Known(_)) => {}
             Some(Live::Unreadable {
                 call,
                 permission,

@@ -303,10 +303,10 @@ impl Stage {
             .map_err(lift)?
         {
             Step::Challenge {
-                name,
+                name: ChallengeNameType::NewPasswordRequired,
                 session,
                 username: id,
-            } if name == ChallengeNameType::NewPasswordRequired => (session, id),
+            } => (session, id),
             Step::Challenge { name, .. } => {
                 return Err(unfinished(&format!(
                     "Cognito asked for {} instead of a new password",
@@ -334,10 +334,10 @@ impl Stage {
         // access token where it is optional.
         let totp_secret = match after_password {
             Step::Challenge {
-                name,
+                name: ChallengeNameType::MfaSetup,
                 session,
                 username: id,
-            } if name == ChallengeNameType::MfaSetup => {
+            } => {
                 let (secret, session) = self.associate(Some(&session), None).await?;
                 let session = self
                     .verify(&secret, Some(&session), None)
