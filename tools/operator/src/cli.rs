@@ -74,29 +74,32 @@ pub enum Command {
     },
     /// Sign the smoke user in and print `export ID_TOKEN=… API_KEY=…` (make token).
     Token {
-        #[arg(long)]
-        stage: String,
-        #[arg(long, default_value = DEFAULT_USER)]
-        user: String,
-        /// The client app whose API key to print (stages with several keys).
-        #[arg(long)]
-        client: Option<String>,
+        #[command(flatten)]
+        who: SignInArgs,
         /// Print {"idToken", "apiKey", "expiresIn"} instead.
         #[arg(long)]
         json: bool,
     },
     /// scripts/smoke.sh against the deployed stage with the smoke user's credentials (make smoke STAGE=…).
     Smoke {
-        #[arg(long)]
-        stage: String,
-        #[arg(long, default_value = DEFAULT_USER)]
-        user: String,
-        #[arg(long)]
-        client: Option<String>,
+        #[command(flatten)]
+        who: SignInArgs,
         /// Passed on to scripts/smoke.sh (e.g. --only get-item).
         #[arg(last = true)]
         smoke_args: Vec<String>,
     },
+}
+
+/// Whose credentials `token` and `smoke` use.
+#[derive(Debug, clap::Args)]
+pub struct SignInArgs {
+    #[arg(long)]
+    pub stage: String,
+    #[arg(long, default_value = DEFAULT_USER)]
+    pub user: String,
+    /// The client app whose API key to use (stages with several keys).
+    #[arg(long)]
+    pub client: Option<String>,
 }
 
 /// Parses the arguments, runs the command, prints a failure as its sentence; the exit status.
@@ -256,15 +259,8 @@ pub async fn run(cli: Cli) -> Result<i32, Fatal> {
             );
             Ok(0)
         }
-        Command::Token {
-            stage,
-            user,
-            client,
-            json,
-        } => {
-            validate_stage(&stage)?;
-            let aws = connected(region).await?;
-            let credentials = credentials(&aws, &stage, &user, client.as_deref()).await?;
+        Command::Token { who, json } => {
+            let credentials = credentials(region, &who).await?;
             if json {
                 let doc = serde_json::json!({ "idToken": credentials.id_token, "apiKey": credentials.api_key, "expiresIn": credentials.expires_in });
                 println!("{doc}");
@@ -277,19 +273,13 @@ pub async fn run(cli: Cli) -> Result<i32, Fatal> {
             }
             Ok(0)
         }
-        Command::Smoke {
-            stage,
-            user,
-            client,
-            smoke_args,
-        } => {
-            validate_stage(&stage)?;
-            let aws = connected(region).await?;
-            let credentials = credentials(&aws, &stage, &user, client.as_deref()).await?;
+        Command::Smoke { who, smoke_args } => {
+            let credentials = credentials(region, &who).await?;
+            let (stage, user) = (&who.stage, &who.user);
             eprintln!(
                 "smoke-testing {stage} at {} as {}",
                 credentials.api_url,
-                smoke_user::username_for(&user)
+                smoke_user::username_for(user)
             );
             let status = Process::new(Path::new("scripts").join("smoke.sh"))
                 .arg(&credentials.api_url)
@@ -312,12 +302,7 @@ pub const ACCOUNT_STACK: &str = "SecureServerlessBackend-account";
 
 /// A stage name as config/stages.json keys them (the stack name is built from it).
 pub fn validate_stage(stage: &str) -> Result<(), Fatal> {
-    let ok = (1..=32).contains(&stage.len())
-        && stage.starts_with(|c: char| c.is_ascii_lowercase())
-        && stage
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
+    if crate::is_plain_name(stage) {
         Ok(())
     } else {
         Err(Fatal::failed(format!(
@@ -429,13 +414,12 @@ struct Credentials {
     expires_in: i32,
 }
 
-async fn credentials(
-    aws: &Aws,
-    stage: &str,
-    user: &str,
-    client: Option<&str>,
-) -> Result<Credentials, Fatal> {
+async fn credentials(region: Option<&str>, who: &SignInArgs) -> Result<Credentials, Fatal> {
+    let (stage, user, client) = (who.stage.as_str(), who.user.as_str(), who.client.as_deref());
+    validate_stage(stage)?;
     smoke_user::validate_name(user)?;
+    let aws = connected(region).await?;
+    let aws = &aws;
     let (access, outputs) = stage_access(aws, stage).await?;
     let stored = access.stored_user(user, stage).await?;
     let user_arg = if user == DEFAULT_USER {

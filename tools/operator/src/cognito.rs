@@ -7,7 +7,9 @@ use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::types::{AuthFlowType, ChallengeNameType};
 
 use crate::Fatal;
-use crate::aws::{error_code, fatal};
+use aws_sdk_cognitoidentityprovider::error::{ProvideErrorMetadata, SdkError};
+
+use crate::aws::{error_code, fatal, sdk_message};
 use crate::totp;
 
 /// A pool and the operator client of a stage.
@@ -76,22 +78,15 @@ impl Pool {
                 out.challenge_parameters(),
                 username,
             ),
-            Err(e)
-                if matches!(
-                    error_code(&e),
-                    Some(
-                        "NotAuthorizedException"
-                            | "UserNotFoundException"
-                            | "PasswordResetRequiredException"
-                    )
-                ) =>
-            {
-                Err(SignInError::Refused(crate::aws::sdk_message(&e)))
-            }
-            Err(e) => Err(SignInError::Fatal(fatal(
-                "Admin sign-in (Cognito AdminInitiateAuth)",
+            Err(e) => Err(sign_in_error(
                 &e,
-            ))),
+                &[
+                    "NotAuthorizedException",
+                    "UserNotFoundException",
+                    "PasswordResetRequiredException",
+                ],
+                "Admin sign-in (Cognito AdminInitiateAuth)",
+            )),
         }
     }
 
@@ -122,23 +117,18 @@ impl Pool {
                 out.challenge_parameters(),
                 username,
             ),
-            Err(e)
-                if matches!(
-                    error_code(&e),
-                    Some(
-                        "CodeMismatchException" | "ExpiredCodeException" | "NotAuthorizedException"
-                    )
-                ) =>
-            {
-                Err(SignInError::Refused(crate::aws::sdk_message(&e)))
-            }
-            Err(e) => Err(SignInError::Fatal(fatal(
+            Err(e) => Err(sign_in_error(
+                &e,
+                &[
+                    "CodeMismatchException",
+                    "ExpiredCodeException",
+                    "NotAuthorizedException",
+                ],
                 &format!(
                     "Answering Cognito's {} challenge (AdminRespondToAuthChallenge)",
                     name.as_str()
                 ),
-                &e,
-            ))),
+            )),
         }
     }
 
@@ -193,6 +183,18 @@ impl Pool {
         Err(SignInError::Refused(refused.unwrap_or_else(|| {
             "the TOTP code was refused twice".to_owned()
         })))
+    }
+}
+
+/// `Refused` for the error codes that mean "these credentials do not sign in", else the sentence.
+fn sign_in_error<E, R>(e: &SdkError<E, R>, refused: &[&str], what: &str) -> SignInError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    match error_code(e) {
+        Some(code) if refused.contains(&code) => SignInError::Refused(sdk_message(e)),
+        _ => SignInError::Fatal(fatal(what, e)),
     }
 }
 

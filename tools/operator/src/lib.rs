@@ -16,3 +16,13 @@ pub mod smoke_user;
 pub mod totp;
 
 pub use fatal::Fatal;
+
+/// A stage or smoke-user name: 1–32 lower-case letters, digits or '-', starting with a letter
+/// (names go into stack names, e-mail addresses and command lines).
+pub fn is_plain_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}

@@ -63,12 +63,7 @@ impl SmokeUsers {
 
 /// A smoke user's name: 1–32 lower-case letters, digits or '-', starting with a letter.
 pub fn validate_name(name: &str) -> Result<(), Fatal> {
-    let ok = (1..=32).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if ok {
+    if crate::is_plain_name(name) {
         Ok(())
     } else {
         Err(Fatal::failed(format!(

@@ -57,19 +57,29 @@ fn no_credentials_with_an_instance_metadata_service_that_never_answers_is_one_se
     one_sentence(&run(cmd), NO_CREDENTIALS, Duration::from_secs(6));
 }
 
+/// `deploy --stage prod` with a region and static keys, every AWS endpoint at a loopback `port`.
+fn deploy_prod_with_keys_against(port: u16) -> Command {
+    let mut cmd = operator_bare();
+    for (k, v) in static_keys(port) {
+        cmd.env(k, v);
+    }
+    cmd.args(["deploy", "--stage", "prod"]);
+    cmd
+}
+
+fn static_keys(port: u16) -> [(&'static str, String); 4] {
+    [
+        ("AWS_REGION", "eu-west-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
+    ]
+}
+
 #[test]
 fn no_network_is_one_sentence() {
-    let mut cmd = operator_bare();
-    cmd.env("AWS_REGION", "eu-west-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env(
-            "AWS_ENDPOINT_URL",
-            format!("http://127.0.0.1:{}", closed_port()),
-        )
-        .args(["deploy", "--stage", "prod"]);
     one_sentence(
-        &run(cmd),
+        &run(deploy_prod_with_keys_against(closed_port())),
         "Cannot reach AWS (STS in eu-west-1): connection failed",
         Duration::from_secs(10),
     );
@@ -77,17 +87,8 @@ fn no_network_is_one_sentence() {
 
 #[test]
 fn a_network_that_never_answers_is_one_sentence_within_the_first_call_budget() {
-    let mut cmd = operator_bare();
-    cmd.env("AWS_REGION", "eu-west-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env(
-            "AWS_ENDPOINT_URL",
-            format!("http://127.0.0.1:{}", silent_port()),
-        )
-        .args(["deploy", "--stage", "prod"]);
     one_sentence(
-        &run(cmd),
+        &run(deploy_prod_with_keys_against(silent_port())),
         "Cannot reach AWS (STS in eu-west-1): ",
         Duration::from_secs(12),
     );
@@ -138,15 +139,7 @@ fn make_deploy_prod_without_credentials_ends_in_one_sentence() {
 
 #[test]
 fn make_deploy_prod_without_network_ends_in_one_sentence() {
-    let out = make_deploy(&[
-        ("AWS_REGION", "eu-west-1".into()),
-        ("AWS_ACCESS_KEY_ID", "testing".into()),
-        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
-        (
-            "AWS_ENDPOINT_URL",
-            format!("http://127.0.0.1:{}", closed_port()),
-        ),
-    ]);
+    let out = make_deploy(&static_keys(closed_port()));
     assert_eq!(out.status, 2, "{}", out.stderr);
     let lines = operator_lines(&out);
     assert_eq!(lines.len(), 1, "{}", out.stderr);
