@@ -149,11 +149,7 @@ pub async fn run(cli: Cli) -> Result<i32, Fatal> {
                 &aws.region,
             )?;
             let assembly = Assembly::read(&dir)?;
-            let checks = Checks {
-                cloudwatch_role: !skip_account_stack_check,
-                concurrency: true,
-                subscriber: preflight::requires_subscriber(&stage),
-            };
+            let checks = Checks::stage(&stage, skip_account_stack_check);
             run_preflight(&aws, &stage, &assembly, checks).await?;
             let outputs_file = PathBuf::from("target")
                 .join("deploy")
@@ -181,17 +177,7 @@ pub async fn run(cli: Cli) -> Result<i32, Fatal> {
                     }
                 )));
             }
-            run_preflight(
-                &aws,
-                "account",
-                &assembly,
-                Checks {
-                    cloudwatch_role: false,
-                    concurrency: false,
-                    subscriber: false,
-                },
-            )
-            .await?;
+            run_preflight(&aws, "account", &assembly, Checks::ACCOUNT_STACK).await?;
             let outputs_file = PathBuf::from("target")
                 .join("deploy")
                 .join(format!("account-{}-outputs.json", aws.region));
@@ -210,11 +196,7 @@ pub async fn run(cli: Cli) -> Result<i32, Fatal> {
             validate_stage(&stage)?;
             let aws = connected(region).await?;
             let assembly = Assembly::read(&assembly)?;
-            let checks = Checks {
-                cloudwatch_role: !skip_account_stack_check,
-                concurrency: true,
-                subscriber: preflight::requires_subscriber(&stage),
-            };
+            let checks = Checks::stage(&stage, skip_account_stack_check);
             run_preflight(&aws, &stage, &assembly, checks).await?;
             Ok(0)
         }

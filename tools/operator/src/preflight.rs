@@ -100,6 +100,24 @@ pub struct Checks {
     pub subscriber: bool,
 }
 
+impl Checks {
+    /// The account stack: only the bootstrap version (it reserves nothing and has no alarms).
+    pub const ACCOUNT_STACK: Self = Self {
+        cloudwatch_role: false,
+        concurrency: false,
+        subscriber: false,
+    };
+
+    /// A stage: everything, the CloudWatch role unless the operator skips it.
+    pub fn stage(stage: &str, skip_account_stack_check: bool) -> Self {
+        Self {
+            cloudwatch_role: !skip_account_stack_check,
+            concurrency: true,
+            subscriber: requires_subscriber(stage),
+        }
+    }
+}
+
 /// Whether a stage must have an alarm subscriber.
 pub fn requires_subscriber(stage: &str) -> bool {
     !STAGES_WITHOUT_SUBSCRIBER.contains(&stage)
