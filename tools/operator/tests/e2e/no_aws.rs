@@ -95,7 +95,7 @@ fn a_network_that_never_answers_is_one_sentence_within_the_first_call_budget() {
 }
 
 /// `make deploy STAGE=prod` with the built binary (OPERATOR=…): the operator's one sentence,
-/// then make's own "Error 2" line.
+/// then make's own "Error N" line. make itself exits 2 for any failed recipe.
 fn make_deploy(env: &[(&str, String)]) -> Run {
     let mut cmd = Command::new("make");
     cmd.current_dir(repo_root())
