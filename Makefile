@@ -1,12 +1,23 @@
 # The project's entry points. CI runs `make test` (through .ci/run), as a person does.
-.PHONY: help setup build test dev smoke bench bench-variants fuzz fuzz-long schemathesis schemathesis-long lint synth clean
+.PHONY: help setup build test dev smoke bench bench-variants fuzz fuzz-long schemathesis schemathesis-long lint synth clean deploy deploy-account smoke-user token
 
+# Whether STAGE was given (command line or environment) rather than taken from the default below:
+# `make smoke` tests the local server, `make smoke STAGE=…` the deployed stage.
+STAGE_GIVEN := $(filter-out undefined,$(origin STAGE))
 ARCH ?= arm64
 STAGE ?= dev
 PORT ?= 3000
+# The operator CLI (tools/operator); built on first use. Tests point OPERATOR at a built binary.
+OPERATOR ?= cargo run --quiet --locked -p operator --
+# Optional arguments of the operator targets. USER counts only on the command line: the
+# environment's USER is the login name.
+OPERATOR_ARGS = $(if $(REGION),--region $(REGION)) \
+  $(if $(filter command line,$(origin USER)),--user $(USER)) \
+  $(if $(CLIENT),--client $(CLIENT))
+need-stage = $(if $(STAGE_GIVEN),,$(error make $@ needs STAGE=dev, staging or prod))
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
 setup: ## Install node_modules and the Python venv from the project's lock files
 	scripts/setup.sh
@@ -20,8 +31,30 @@ test: ## Run every test and check (installs, builds, starts DynamoDB Local)
 dev: ## Serve the whole API on http://127.0.0.1:$(PORT) with DynamoDB Local
 	PORT=$(PORT) scripts/dev.sh
 
-smoke: ## Smoke-test every function against BASE_URL (default: the local server)
+smoke: ## Smoke-test every function: the local server, or with STAGE=… the deployed stage
+ifdef STAGE_GIVEN
+	@$(OPERATOR) smoke --stage $(STAGE) $(OPERATOR_ARGS)
+else
 	scripts/smoke.sh $(or $(BASE_URL),http://127.0.0.1:$(PORT))
+endif
+
+deploy: ## Check the account, then deploy STAGE=… (REGION, ALARM_EMAIL, SKIP_ACCOUNT_STACK=1, REQUIRE_APPROVAL=never)
+	$(need-stage)
+	@$(OPERATOR) deploy --stage $(STAGE) --arch $(ARCH) $(OPERATOR_ARGS) \
+	  $(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) \
+	  $(if $(filter 1 true yes,$(SKIP_ACCOUNT_STACK)),--skip-account-stack-check) \
+	  $(if $(REQUIRE_APPROVAL),--require-approval $(REQUIRE_APPROVAL))
+
+deploy-account: ## Deploy the once-per-account stack in REGION (default: AWS_REGION / the profile's)
+	@$(OPERATOR) deploy-account $(OPERATOR_ARGS) $(if $(REQUIRE_APPROVAL),--require-approval $(REQUIRE_APPROVAL))
+
+smoke-user: ## Create, reuse or repair STAGE=…'s smoke user (USER=name, ROTATE=1)
+	$(need-stage)
+	@$(OPERATOR) smoke-user --stage $(STAGE) $(OPERATOR_ARGS) $(if $(filter 1 true yes,$(ROTATE)),--rotate)
+
+token: ## Print export ID_TOKEN=… API_KEY=… for STAGE=…'s smoke user (USER, CLIENT, JSON=1)
+	$(need-stage)
+	@$(OPERATOR) token --stage $(STAGE) $(OPERATOR_ARGS) $(if $(filter 1 true yes,$(JSON)),--json)
 
 bench: ## Measure every release artifact (size, init, latency, CPU, RSS) → docs/BENCHMARKS.md
 	scripts/bench.sh

@@ -66,6 +66,34 @@ rm -rf cdk.out/account
 npx cdk synth -c stack=account --quiet -o cdk.out/account
 templates+=("cdk.out/account/SecureServerlessBackend-account.template.json")
 
+step "operator CLI: what the deploy preflight reads from each synthesized assembly"
+# The operator's assembly reader (tools/operator) on the real synth output, checked against the
+# templates read here and against config/stages.json. make test has built the binary already.
+operator="${OPERATOR_BIN:-target/debug/operator}"
+[ -x "$operator" ] || cargo build --quiet --locked -p operator
+for stage in "${STAGES[@]}"; do
+  "$operator" assembly --dir "cdk.out/$stage" > "cdk.out/$stage/operator-assembly.json"
+  node -e '
+    const fs = require("fs");
+    const [stage, dir, fnCount] = process.argv.slice(1);
+    const got = JSON.parse(fs.readFileSync(`${dir}/operator-assembly.json`, "utf8"));
+    const name = `SecureServerlessBackend-${stage}`;
+    const t = JSON.parse(fs.readFileSync(`${dir}/${name}.template.json`, "utf8"));
+    const res = Object.values(t.Resources);
+    const fns = res.filter((r) => r.Type === "AWS::Lambda::Function");
+    const reserved = fns.reduce((n, r) => n + (r.Properties.ReservedConcurrentExecutions ?? 0), 0);
+    const subs = res.filter((r) => r.Type === "AWS::SNS::Subscription").length;
+    const perFn = require("./config/stages.json").stages[stage].reservedConcurrency ?? 0;
+    const s = got.stacks;
+    const fail = (m) => { console.error(`operator assembly ${stage}: ${m}`); process.exit(1); };
+    if (s.length !== 1 || s[0].name !== name) fail(`stacks ${JSON.stringify(s.map((x) => x.name))}`);
+    if (s[0].reservedConcurrency !== reserved || reserved !== perFn * Number(fnCount)) fail(`reserved ${s[0].reservedConcurrency}, template ${reserved}, stages.json ${perFn} x ${fnCount}`);
+    if (s[0].subscriptions !== subs) fail(`subscriptions ${s[0].subscriptions}, template ${subs}`);
+    if (!got.bootstrap.some((b) => b.version >= 6 && b.parameter === "/cdk-bootstrap/hnb659fds/version")) fail(`bootstrap ${JSON.stringify(got.bootstrap)}`);
+    console.log(`${stage}: ${s[0].reservedConcurrency} reserved, ${s[0].subscriptions} subscriber(s), bootstrap version ${Math.max(...got.bootstrap.map((b) => b.version))}`);
+  ' "$stage" "cdk.out/$stage" "$(wc -w <<<"$functions")"
+done
+
 step "cfn-lint (fails on errors; warnings are shown)"
 .venv/bin/cfn-lint --non-zero-exit-code error "${templates[@]}"
 

@@ -73,6 +73,9 @@ check() {
   local fn="$1" label="$2" expected="$3" method="$4" path="$5"
   shift 5
   local out code secs ms verdict
+  # Empty files first: when curl cannot connect it writes neither, and the checks read both.
+  : >"$body_file"
+  : >"$head_file"
   out="$(curl -sS --max-time 30 -X "$method" "$base$path" \
     -H "Authorization: $token" -H "x-api-key: $key" \
     -o "$body_file" -D "$head_file" -w '%{http_code} %{time_total}' "$@" 2>"$work/curl-err")" \

@@ -12,6 +12,7 @@ import { Identity } from './identity';
 import { ItemsApi } from './items-api';
 import { ItemsTable, loadTableSpec } from './items-table';
 import { Monitoring } from './monitoring';
+import { OperatorAccess } from './operator-access';
 import { RustFunction } from './rust-function';
 
 /** The cost allocation tag (value: the stack's name) that the stage's budget filters on. */
@@ -61,6 +62,7 @@ export class SecureServerlessBackendStack extends Stack {
   public readonly functions: Readonly<Record<string, RustFunction>>;
   public readonly api: ItemsApi;
   public readonly monitoring: Monitoring;
+  public readonly operator: OperatorAccess;
 
   constructor(scope: Construct, id: string, props: SecureServerlessBackendStackProps) {
     super(scope, id, props);
@@ -95,6 +97,7 @@ export class SecureServerlessBackendStack extends Stack {
     }
 
     this.identity = new Identity(this, 'Identity', { mfa: c.mfa, threatProtection: c.threatProtection, removalPolicy });
+    this.operator = new OperatorAccess(this, 'Operator', { userPool: this.identity.userPool, removalPolicy });
 
     const functions: Record<string, RustFunction> = {};
     for (const op of contract.operations) {
@@ -166,6 +169,8 @@ export class SecureServerlessBackendStack extends Stack {
     new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
     new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.identity.client.userPoolClientId });
+    new CfnOutput(this, 'OperatorClientId', { value: this.operator.client.userPoolClientId, description: 'Admin password sign-in only: make token STAGE=...' });
+    new CfnOutput(this, 'SmokeUserSecretArn', { value: this.operator.secret.ref, description: 'The smoke users, written by make smoke-user STAGE=...' });
     new CfnOutput(this, 'ApiKeyId', { value: this.api.apiKey.keyId, description: 'aws apigateway get-api-key --include-value --api-key <id>' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });

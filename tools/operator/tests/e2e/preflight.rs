@@ -1,0 +1,213 @@
+//! The deploy preflight against moto (SSM bootstrap version, API Gateway's account setting, the
+//! deployed stack and its template) and a loopback stand-in for Lambda's GetAccountSettings,
+//! which moto 5.2.5 does not implement (its Lambda URL map has no /account-settings route).
+
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::harness::{Moto, Recorder, recorder, run};
+
+/// A synthesized assembly as CDK writes it (manifest.json layout of aws-cdk-lib 2.x; the real
+/// synth output is read by scripts/cdk-test.sh through `operator assembly`).
+fn write_assembly(dir: &Path, stage: &str, reserved_per_function: u32, subscribers: usize) {
+    let mut resources = serde_json::Map::new();
+    for name in [
+        "CreateItem",
+        "GetItem",
+        "ListItems",
+        "UpdateItem",
+        "DeleteItem",
+    ] {
+        resources.insert(
+            format!("{name}Fn"),
+            json!({"Type": "AWS::Lambda::Function", "Properties": {"ReservedConcurrentExecutions": reserved_per_function}}),
+        );
+    }
+    for i in 0..subscribers {
+        resources.insert(
+            format!("Subscription{i}"),
+            json!({"Type": "AWS::SNS::Subscription", "Properties": {"Protocol": "email"}}),
+        );
+    }
+    let stack = format!("SecureServerlessBackend-{stage}");
+    std::fs::write(
+        dir.join(format!("{stack}.template.json")),
+        json!({"Resources": resources}).to_string(),
+    )
+    .expect("template");
+    let manifest = json!({
+        "version": "55.0.0",
+        "artifacts": {
+            format!("{stack}.assets"): {
+                "type": "cdk:asset-manifest",
+                "properties": {"file": format!("{stack}.assets.json"), "requiresBootstrapStackVersion": 6, "bootstrapStackVersionSsmParameter": "/cdk-bootstrap/hnb659fds/version"}
+            },
+            stack.clone(): {
+                "type": "aws:cloudformation:stack",
+                "environment": "aws://unknown-account/unknown-region",
+                "properties": {"templateFile": format!("{stack}.template.json"), "requiresBootstrapStackVersion": 6, "bootstrapStackVersionSsmParameter": "/cdk-bootstrap/hnb659fds/version"},
+                "dependencies": [format!("{stack}.assets")]
+            },
+            "Tree": {"type": "cdk:tree", "properties": {"file": "tree.json"}}
+        }
+    });
+    std::fs::write(dir.join("manifest.json"), manifest.to_string()).expect("manifest");
+}
+
+/// Lambda's GetAccountSettings answer for an account with `limit` and `unreserved`.
+fn lambda_account(limit: u32, unreserved: u32) -> Recorder {
+    let body = json!({
+        "AccountLimit": {"TotalCodeSize": 80530636800u64, "CodeSizeUnzipped": 262144000, "CodeSizeZipped": 52428800, "ConcurrentExecutions": limit, "UnreservedConcurrentExecutions": unreserved},
+        "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": 0}
+    })
+    .to_string();
+    recorder("200 OK", Box::leak(body.into_boxed_str()))
+}
+
+struct Case<'a> {
+    moto: &'a Moto,
+    region: &'a str,
+    assembly: &'a Path,
+}
+
+impl Case<'_> {
+    fn preflight(&self, stage: &str, lambda: &Recorder, extra: &[&str]) -> crate::harness::Run {
+        let mut cmd = self.moto.operator(self.region);
+        cmd.env("AWS_ENDPOINT_URL_LAMBDA", &lambda.url)
+            .args(["preflight", "--stage", stage, "--assembly"])
+            .arg(self.assembly)
+            .args(extra);
+        let out = run(cmd);
+        let requests = lambda.requests.lock().expect("lock");
+        assert!(
+            requests
+                .iter()
+                .all(|r| r.starts_with("GET /2016-08-19/account-settings")),
+            "only GetAccountSettings goes to the stand-in: {requests:?}"
+        );
+        out
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn preflight_reads_bootstrap_role_and_concurrency_and_says_what_is_missing() {
+    let moto = Moto::start();
+    let region = "us-west-2";
+    let sdk = moto.sdk(region);
+    let dir = std::env::temp_dir().join(format!("operator-assembly-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    write_assembly(&dir, "prod", 100, 1);
+    let case = Case {
+        moto: &moto,
+        region,
+        assembly: &dir,
+    };
+
+    // A fresh account: not bootstrapped, no API Gateway CloudWatch role; concurrency is fine.
+    let fresh = case.preflight("prod", &lambda_account(1000, 1000), &[]);
+    assert_eq!(fresh.status, 1, "{}", fresh.stderr);
+    assert_eq!(
+        fresh.failure().lines().collect::<Vec<_>>(),
+        [
+            "Account 123456789012 is not bootstrapped for the CDK in us-west-2 (no SSM parameter /cdk-bootstrap/hnb659fds/version; version 6 needed): run npx cdk bootstrap aws://123456789012/us-west-2.",
+            "API Gateway in us-west-2 has no CloudWatch role, so the stage's execution logs cannot be written: deploy the account stack first (make deploy-account REGION=us-west-2), or, if the account manages that setting elsewhere, set SKIP_ACCOUNT_STACK=1.",
+        ]
+    );
+
+    // Bootstrapped with an old version, role still missing but the check skipped.
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    ssm.put_parameter()
+        .name("/cdk-bootstrap/hnb659fds/version")
+        .value("5")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("ssm");
+    let old = case.preflight(
+        "prod",
+        &lambda_account(1000, 1000),
+        &["--skip-account-stack-check"],
+    );
+    assert_eq!(old.status, 1, "{}", old.stderr);
+    assert!(
+        old.stderr
+            .contains("is bootstrapped in us-west-2 with version 5 but this app needs 6"),
+        "{}",
+        old.stderr
+    );
+    assert!(
+        !old.stderr.contains("CloudWatch role"),
+        "skipped: {}",
+        old.stderr
+    );
+
+    // A ready account with room for 5 × 100.
+    ssm.put_parameter()
+        .name("/cdk-bootstrap/hnb659fds/version")
+        .value("21")
+        .overwrite(true)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("ssm");
+    aws_sdk_apigateway::Client::new(&sdk)
+        .update_account()
+        .patch_operations(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Replace)
+                .path("/cloudwatchRoleArn")
+                .value("arn:aws:iam::123456789012:role/ApiGatewayCloudWatch")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("apigateway account");
+    let ready = case.preflight("prod", &lambda_account(1000, 1000), &[]);
+    assert_eq!(ready.status, 0, "{}", ready.stderr);
+    assert!(ready.stderr.contains("preflight passed: us-west-2: bootstrap version 21 (needs 6); API Gateway CloudWatch role set; concurrency 1000 unreserved + 0 own − 500 new = 500 left (limit 1000)"), "{}", ready.stderr);
+
+    // Not enough: other functions hold 450 of 1000.
+    let tight = case.preflight("prod", &lambda_account(1000, 550), &[]);
+    assert_eq!(tight.status, 1, "{}", tight.stderr);
+    assert!(tight.stderr.contains("prod reserves 500 concurrent executions in us-west-2, but the account's limit is 1000 and 450 are reserved by other functions, which would leave 50 unreserved"), "{}", tight.stderr);
+
+    // A redeploy: the deployed stack (read from CloudFormation) already holds 500 of the 500
+    // reserved, so the same 550-of-1000 account has room.
+    let deployed = json!({
+        "Resources": {
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}},
+            "Fn": {"Type": "AWS::Lambda::Function", "Properties": {"Runtime": "python3.12", "Handler": "x.h", "Role": {"Fn::GetAtt": ["Role", "Arn"]}, "Code": {"ZipFile": "def h(e, c): pass"}, "ReservedConcurrentExecutions": 450}}
+        }
+    });
+    aws_sdk_cloudformation::Client::new(&sdk)
+        .create_stack()
+        .stack_name("SecureServerlessBackend-prod")
+        .template_body(deployed.to_string())
+        .send()
+        .await
+        .expect("stack");
+    let redeploy = case.preflight("prod", &lambda_account(1000, 550), &[]);
+    assert_eq!(redeploy.status, 0, "{}", redeploy.stderr);
+    assert!(
+        redeploy
+            .stderr
+            .contains("concurrency 550 unreserved + 450 own − 500 new = 500 left"),
+        "{}",
+        redeploy.stderr
+    );
+
+    // staging/prod without a subscriber.
+    write_assembly(&dir, "staging", 20, 0);
+    let silent = case.preflight("staging", &lambda_account(1000, 1000), &[]);
+    assert_eq!(silent.status, 1, "{}", silent.stderr);
+    assert!(
+        silent
+            .stderr
+            .contains("SecureServerlessBackend-staging has no alarm subscriber"),
+        "{}",
+        silent.stderr
+    );
+
+    let _ = std::fs::remove_dir_all(&dir);
+}
