@@ -184,7 +184,8 @@ describe('Cognito plan, OAuth and the API name', () => {
 
     it(`${stage}: the app client signs in with SRP only, OAuth off`, () => {
       const { resources } = template(stage);
-      const clients = ofType(resources, 'AWS::Cognito::UserPoolClient');
+      // The callers' client; the operator client (operator-access.test.ts) is the other one.
+      const clients = ofType(resources, 'AWS::Cognito::UserPoolClient').filter(([id]) => id.startsWith('Identity'));
       assert.equal(clients.length, 1);
       const c = clients[0][1].Properties!;
       assert.deepEqual([...c.ExplicitAuthFlows].sort(), ['ALLOW_REFRESH_TOKEN_AUTH', 'ALLOW_USER_SRP_AUTH']);
