@@ -279,7 +279,7 @@ pub async fn run(cli: Cli) -> Result<i32, Fatal> {
     }
 }
 
-/// The account stack's name (DECISIONS §1).
+/// The account stack's name (`cdk/lib/account-stack.ts`).
 pub const ACCOUNT_STACK: &str = "SecureServerlessBackend-account";
 
 /// A stage name as config/stages.json keys them (the stack name is built from it).

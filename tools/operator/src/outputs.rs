@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::Fatal;
 use crate::aws::{Aws, error_code, fatal, sdk_message};
 
-/// The primary stack of a stage (DECISIONS §1).
+/// The primary stack of a stage, as `cdk/bin/app.ts` names it.
 pub fn stage_stack_name(stage: &str) -> String {
     format!("SecureServerlessBackend-{stage}")
 }

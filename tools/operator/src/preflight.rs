@@ -23,7 +23,7 @@ use crate::aws::{Aws, error_code, sdk_message};
 
 /// Lambda keeps at least this many concurrent executions unreserved in every account and region.
 pub const MIN_UNRESERVED: i64 = 100;
-/// The only stage that may deploy without an alarm subscriber (DECISIONS: staging and prod refuse).
+/// The only stage that may deploy without an alarm subscriber (the CDK app refuses to synthesize staging and prod without one).
 pub const STAGES_WITHOUT_SUBSCRIBER: &[&str] = &["dev"];
 
 /// A fact read from the account, or the call that could not read it.

@@ -1,7 +1,7 @@
 //! A deployed stage as the operator sees it, arranged in moto: the user pool with the stack's
 //! password policy and TOTP MFA, the operator client, the smoke-user secret holding the stack's
 //! initial document, an API key, and a stack `SecureServerlessBackend-<stage>` whose outputs name
-//! them (DECISIONS §3).
+//! them (the outputs docs/STACK.md lists).
 
 use aws_sdk_cognitoidentityprovider::types::{
     ExplicitAuthFlowsType, PasswordPolicyType, SoftwareTokenMfaConfigType, UserPoolMfaType,
