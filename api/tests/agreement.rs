@@ -104,3 +104,127 @@ fn the_item_id_pattern_accepts_exactly_what_the_server_makes() {
         assert!(items_core::domain::ItemId::parse(bad).is_none(), "{bad:?}");
     }
 }
+
+#[test]
+fn every_route_function_serves_one_operation_of_the_contract() {
+    let ops = Contract::load()
+        .expect("contract")
+        .operations()
+        .expect("operations");
+    for route in Route::ALL {
+        let serving: Vec<String> = ops
+            .iter()
+            .filter(|o| o.function == route.function_name())
+            .map(|o| format!("{} {}", o.method, o.path))
+            .collect();
+        assert_eq!(serving.len(), 1, "{route:?} serves {serving:?}");
+    }
+}
+
+/// The limits the Rust code enforces, each against the schema or parameter of the contract
+/// that states it to API Gateway and to clients.
+#[test]
+fn every_limit_the_functions_enforce_is_the_contracts() {
+    use items_core::domain::{
+        DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, TAG_MAX_CHARS, TAGS_MAX_ITEMS,
+    };
+    use items_core::http::{DEFAULT_LIMIT, MAX_LIMIT};
+    use items_core::idempotency::MAX_KEY_LEN;
+
+    let contract = Contract::load().expect("contract");
+    let schema = |name: &str| contract.schema(name).expect(name);
+    let number = |v: &Value, what: &str| v.as_u64().unwrap_or_else(|| panic!("{what}: {v}"));
+    let operations = contract.operations().expect("operations");
+    let parameter = |name: &str| -> Value {
+        operations
+            .iter()
+            .flat_map(|o| &o.parameters)
+            .find(|p| p.name == name)
+            .unwrap_or_else(|| panic!("no operation takes {name}"))
+            .schema
+            .clone()
+    };
+    let cases: [(&str, u64, u64); 8] = [
+        (
+            "Name maxLength",
+            number(&schema("Name")["maxLength"], "Name"),
+            NAME_MAX_CHARS as u64,
+        ),
+        (
+            "Description maxLength",
+            number(&schema("Description")["maxLength"], "Description"),
+            DESCRIPTION_MAX_CHARS as u64,
+        ),
+        (
+            "Tag maxLength",
+            number(&schema("Tag")["maxLength"], "Tag"),
+            TAG_MAX_CHARS as u64,
+        ),
+        (
+            "Tags maxItems",
+            number(&schema("Tags")["maxItems"], "Tags"),
+            TAGS_MAX_ITEMS as u64,
+        ),
+        (
+            "limit maximum",
+            number(&parameter("limit")["maximum"], "limit"),
+            u64::from(MAX_LIMIT),
+        ),
+        (
+            "limit minimum",
+            number(&parameter("limit")["minimum"], "limit"),
+            1,
+        ),
+        (
+            "limit default",
+            number(&parameter("limit")["default"], "limit"),
+            u64::from(DEFAULT_LIMIT),
+        ),
+        (
+            "Idempotency-Key maxLength",
+            number(
+                &parameter("Idempotency-Key")["maxLength"],
+                "Idempotency-Key",
+            ),
+            MAX_KEY_LEN as u64,
+        ),
+    ];
+    for (what, in_contract, in_rust) in cases {
+        assert_eq!(
+            in_rust, in_contract,
+            "{what}: Rust {in_rust}, contract {in_contract}"
+        );
+    }
+}
+
+/// The README's picture of the flow names each route with its function: exactly the
+/// contract's, and its table of the API lists each route.
+#[test]
+fn the_readme_shows_exactly_the_contracts_routes() {
+    let readme = include_str!("../../README.md");
+    let ops = Contract::load()
+        .expect("contract")
+        .operations()
+        .expect("operations");
+    let mut in_contract: Vec<String> = ops
+        .iter()
+        .map(|o| format!("{} {} ─▶ {}", o.method, o.path, o.function))
+        .collect();
+    let mut in_readme: Vec<String> = Vec::new();
+    for line in readme.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for w in words.windows(4) {
+            if w[0].bytes().all(|b| b.is_ascii_uppercase()) && w[1].starts_with('/') && w[2] == "─▶"
+            {
+                in_readme.push(w.join(" "));
+            }
+        }
+    }
+    in_contract.sort();
+    in_readme.sort();
+    assert_eq!(in_readme, in_contract, "the README's picture of the flow");
+    for op in &ops {
+        let row = format!("| `{} {}", op.method, op.path);
+        assert!(readme.contains(&row), "README's API table has no row {row}");
+    }
+}

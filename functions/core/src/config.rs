@@ -15,16 +15,27 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 /// The table a function works on; set by the stack.
 pub const TABLE_NAME_VAR: &str = "TABLE_NAME";
 
+/// The function's timeout, as the stack sets it (`DEFAULT_TIMEOUT` in `cdk/lib/rust-function.ts`;
+/// `cdk/test/rust-agreement.test.ts` checks that they agree). Everything below is sized to fit.
+pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connecting to DynamoDB must take less than this.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// One attempt of one DynamoDB call.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
-/// One DynamoDB call, retries included. A request makes at most three calls in a row, so a
-/// request gives up (503) well inside the function timeout the stack sets (10 s).
+/// One DynamoDB call, retries included.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
+/// The most DynamoDB calls a request makes one after the other (an idempotent create: claim the
+/// key, write item and record, release the key after a failure).
+pub const MAX_CALLS_PER_REQUEST: u32 = 3;
 /// The SDK's standard retry mode: exponential backoff with jitter, throttles and transient
 /// errors retried, this many attempts in all.
 pub const MAX_ATTEMPTS: u32 = 3;
+
+// A request gives up (503) inside the function's timeout, never the other way round.
+const _: () = assert!(
+    OPERATION_TIMEOUT.as_millis() * (MAX_CALLS_PER_REQUEST as u128) < FUNCTION_TIMEOUT.as_millis()
+);
+const _: () = assert!(ATTEMPT_TIMEOUT.as_millis() <= OPERATION_TIMEOUT.as_millis());
 
 #[derive(thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
