@@ -2,6 +2,7 @@
 //! HTTP mapping, identity and telemetry. A route's `main.rs` only calls [`run`] with its [`Route`].
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod cursor;
 pub mod domain;
@@ -14,7 +15,7 @@ pub mod table;
 pub mod telemetry;
 
 pub use routes::{App, Route};
-pub use store::{DynamoStore, ItemStore};
+pub use store::{DynamoStore, IdempotencyStore, ItemStore};
 
 use std::time::Instant;
 

@@ -26,9 +26,10 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use helpers::{EventExt, TestApp, TestResponse, event, item_path};
+use helpers::{EventExt, TestApp, TestResponse, app_over, event, item_path};
 use items_core::config::{self, ATTEMPT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT};
-use items_core::{App, DynamoStore, Route, telemetry};
+use items_core::store::record;
+use items_core::{Route, telemetry};
 
 const TABLE: &str = "items-fault-injection-table";
 const ID: &str = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
@@ -208,7 +209,7 @@ fn app_with(
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(conf);
     let app = TestApp {
-        app: App::new(DynamoStore::new(client.clone(), TABLE)),
+        app: app_over(&client, TABLE),
         client,
         table: TABLE.to_owned(),
     };
@@ -282,8 +283,8 @@ async fn lambdas_environment_picks_region_credentials_and_endpoint() {
 
 fn item_json(id: &str) -> String {
     serde_json::json!({
-        "PK": {"S": "USER#alice"},
-        "SK": {"S": format!("ITEM#{id}")},
+        "PK": {"S": format!("{}alice", record::OWNER_PREFIX)},
+        "SK": {"S": format!("{}{id}", record::ITEM_PREFIX)},
         "id": {"S": id},
         "name": {"S": "Widget"},
         "description": {"S": ""},
@@ -557,7 +558,11 @@ async fn a_corrupt_item_from_dynamodb_is_an_opaque_500_never_a_panic() {
     let cases = [
         (r#"{"Item":{}}"#.to_owned(), "an empty item"),
         (
-            r#"{"Item":{"PK":{"S":"USER#alice"},"SK":{"S":"ITEM#x"}}}"#.to_owned(),
+            format!(
+                r#"{{"Item":{{"PK":{{"S":"{}alice"}},"SK":{{"S":"{}x"}}}}}}"#,
+                record::OWNER_PREFIX,
+                record::ITEM_PREFIX
+            ),
             "only the keys",
         ),
         (with("name", null.clone()), "no name"),
@@ -620,7 +625,11 @@ async fn a_corrupt_item_from_dynamodb_is_an_opaque_500_never_a_panic() {
 #[tokio::test]
 async fn corrupt_update_and_list_answers_are_an_opaque_500() {
     let cases = [
-        (RouteCall::Update, r#"{}"#.to_owned(), "UpdateItem without attributes"),
+        (
+            RouteCall::Update,
+            r#"{}"#.to_owned(),
+            "UpdateItem without attributes",
+        ),
         (
             RouteCall::Update,
             r#"{"Attributes":{"version":{"N":"2"}}}"#.to_owned(),
@@ -633,8 +642,11 @@ async fn corrupt_update_and_list_answers_are_an_opaque_500() {
         ),
         (
             RouteCall::List,
-            r#"{"Items":[],"LastEvaluatedKey":{"PK":{"S":"USER#alice"},"SK":{"S":"IDEMPOTENCY#k"}}}"#
-                .to_owned(),
+            format!(
+                r#"{{"Items":[],"LastEvaluatedKey":{{"PK":{{"S":"{}alice"}},"SK":{{"S":"{}k"}}}}}}"#,
+                record::OWNER_PREFIX,
+                record::IDEMPOTENCY_PREFIX
+            ),
             "a LastEvaluatedKey that is not an item",
         ),
     ];
@@ -705,8 +717,14 @@ async fn a_throttled_create_transaction_releases_its_idempotency_key_and_answers
     let release: serde_json::Value =
         serde_json::from_str(&calls[calls.len() - 1].body).expect("a JSON request");
     assert_eq!(release["TableName"], TABLE);
-    assert_eq!(release["Key"]["PK"]["S"], "USER#alice");
-    assert_eq!(release["Key"]["SK"]["S"], format!("IDEMPOTENCY#{KEY}"));
+    assert_eq!(
+        release["Key"]["PK"]["S"],
+        format!("{}alice", record::OWNER_PREFIX)
+    );
+    assert_eq!(
+        release["Key"]["SK"]["S"],
+        format!("{}{KEY}", record::IDEMPOTENCY_PREFIX)
+    );
     assert!(
         release["ConditionExpression"]
             .as_str()

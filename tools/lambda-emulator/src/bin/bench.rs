@@ -101,13 +101,18 @@ async fn seed(client: &aws_sdk_dynamodb::Client, table: &str, n: usize) -> Vec<S
             description: Description::default(),
             tags: Tags::default(),
             version: Version::new(1).expect("version"),
-            created_at: "2026-11-29T00:00:00.000Z".to_owned(),
-            updated_at: "2026-11-29T00:00:00.000Z".to_owned(),
+            created_at: seeded_at(),
+            updated_at: seeded_at(),
         };
         store.create(&owner, &item).await.expect("seed");
         ids.push(item.id.to_string());
     }
     ids
+}
+
+/// The time the harness's own items carry.
+fn seeded_at() -> items_core::clock::Timestamp {
+    items_core::clock::Timestamp::parse("2026-11-29T00:00:00.000Z").expect("a timestamp")
 }
 
 /// The fixture's JSON body for `route`, as an object.
@@ -139,7 +144,7 @@ async fn storage_floor(
     let new = NewItem::from_json(&fixture_body(Route::CreateItem, "create")).expect("create body");
     let patch =
         ItemPatch::from_json(&fixture_body(Route::UpdateItem, "update")).expect("patch body");
-    let now = "2026-11-29T00:00:00.000Z";
+    let now = seeded_at();
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let id = ItemId::parse(id).expect("id");
@@ -152,8 +157,8 @@ async fn storage_floor(
                     description: new.description.clone(),
                     tags: new.tags.clone(),
                     version: Version::new(1).expect("version"),
-                    created_at: now.to_owned(),
-                    updated_at: now.to_owned(),
+                    created_at: now,
+                    updated_at: now,
                 };
                 store.create(&owner, &item).await.is_ok()
             }
