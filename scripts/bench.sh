@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make bench: builds the release zips for this machine (x86_64) and the hello-world runtime
 # floor, makes the Python baseline's venv (.venv-bench: awslambdaric + boto3), starts its own
-# DynamoDB Local, and runs the harness (tools/lambda-emulator/src/bin/bench.rs), which writes
+# DynamoDB Local, and runs the harness (tools/bench), which writes
 # target/bench/results.json and docs/BENCHMARKS.md.
 #   BENCH_RUNS (default 3), BENCH_INVOCATIONS (default 300)
 set -euo pipefail
@@ -22,4 +22,4 @@ trap 'scripts/dynamodb-local.sh stop; rm -rf "$DYNAMODB_LOCAL_STATE"' EXIT
 AWS_ENDPOINT_URL_DYNAMODB="$(scripts/dynamodb-local.sh start 0)"
 export AWS_ENDPOINT_URL_DYNAMODB
 mkdir -p docs
-cargo run --release --locked -p lambda-emulator --bin bench
+cargo run --release --locked -p bench
