@@ -14,13 +14,13 @@ use api_contract::{Contract, GatewayResponses, Location, Operation};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
-use items_core::domain::Owner;
+use hyper::{Request, Response, StatusCode};
 use items_core::events::ProxyEvent;
 use items_core::{App, DynamoStore, Route};
 use serde_json::{Map, Value, json};
 
-use crate::identity::{self, Identity, TOKEN_LIFETIME_SECONDS};
+use crate::credentials;
+use crate::identity::{self, Identity};
 use crate::throttle::{Refusal, Throttles};
 
 /// API Gateway's payload limit.
@@ -29,10 +29,8 @@ pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 /// `requestContext.stage` of local events.
 pub const STAGE: &str = "local";
-/// The local-only route that hands out credentials.
-pub const CREDENTIALS_PATH: &str = "/_local/credentials";
 
-type HttpResponse = Response<Full<Bytes>>;
+pub(crate) type HttpResponse = Response<Full<Bytes>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayInitError {
@@ -216,39 +214,13 @@ fn header_str<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Percent-decodes a query string component (API Gateway hands the function decoded values).
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
+/// The name/value pairs of a query string, percent-decoded (API Gateway hands the function
+/// decoded values), repeats kept in order. A `+` stays a `+`: it is not read as a space, as it
+/// is in an HTML form's encoding.
 pub fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
-    raw.unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| match pair.split_once('=') {
-            Some((k, v)) => (percent_decode(k), percent_decode(v)),
-            None => (percent_decode(pair), String::new()),
-        })
+    let raw = raw.unwrap_or_default().replace('+', "%2B");
+    form_urlencoded::parse(raw.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
@@ -395,9 +367,9 @@ impl Gateway {
     ) -> Result<HttpResponse, GatewayError> {
         let now = Instant::now();
         let path = req.uri().path().to_owned();
-        if path == CREDENTIALS_PATH || path.starts_with("/_local/") {
-            trace.resource = Some(CREDENTIALS_PATH.to_owned());
-            return self.credentials(&req);
+        if path.starts_with(credentials::PREFIX) {
+            trace.resource = Some(credentials::PATH.to_owned());
+            return credentials::answer(&self.identity, req.method(), &path, req.uri().query());
         }
 
         // 1. Stage throttling.
@@ -521,55 +493,6 @@ impl Gateway {
         };
         Ok(integration_response(response))
     }
-
-    /// `GET /_local/credentials?sub=NAME[&format=env]`: an ID token for NAME and the API key.
-    fn credentials(&self, req: &Request<Incoming>) -> Result<HttpResponse, GatewayError> {
-        if req.method() != Method::GET || req.uri().path() != CREDENTIALS_PATH {
-            return Err(GatewayError::no_route());
-        }
-        let query = parse_query(req.uri().query());
-        let value = |name: &str| {
-            query
-                .iter()
-                .rev()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
-        let sub = value("sub")
-            .filter(|s| Owner::parse(s).is_some())
-            .ok_or_else(|| {
-                GatewayError::bad_parameters(&format!(
-                    "sub must be a user name of 1 to {} letters, digits and - _ . @ :",
-                    Owner::MAX_LEN
-                ))
-            })?;
-        let token = self.identity.issue(sub).map_err(|e| {
-            tracing::error!(error = %e, "cannot sign a token");
-            GatewayError::integration_failure()
-        })?;
-        let (content_type, text) = match value("format") {
-            None | Some("json") => (
-                "application/json",
-                json!({
-                    "sub": sub,
-                    "idToken": token,
-                    "apiKey": self.identity.api_key(),
-                    "expiresIn": TOKEN_LIFETIME_SECONDS,
-                })
-                .to_string(),
-            ),
-            Some("env") => (
-                "text/plain; charset=utf-8",
-                format!("ID_TOKEN={token}\nAPI_KEY={}\n", self.identity.api_key()),
-            ),
-            Some(_) => return Err(GatewayError::bad_parameters("format must be json or env")),
-        };
-        let mut response = Response::new(Full::new(Bytes::from(text)));
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(response)
-    }
 }
 
 /// Checks a body against an operation's model. The detail lists each failure with where it is,
@@ -596,7 +519,6 @@ fn validate_body(validator: &jsonschema::Validator, body: &[u8]) -> Result<(), G
     }
 }
 
-/// The headers the function sees: the client's, plus those API Gateway adds.
 /// The headers a function sees, as API Gateway passes them on: the client's, except that the
 /// gateway owns `X-Forwarded-*` (it appends the client to `X-Forwarded-For` and sets the proto and
 /// port of its own listener), and `Host` is the API's host. A client-sent `X-Forwarded-Proto` or
@@ -691,7 +613,13 @@ mod tests {
                 ("c".to_owned(), String::new()),
             ]
         );
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(
+            parse_query(Some("k=%zz%4&&plus=a+b%2Bc")),
+            vec![
+                ("k".to_owned(), "%zz%4".to_owned()),
+                ("plus".to_owned(), "a+b+c".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! answers until told to stop.
 
 pub mod config;
+pub mod credentials;
 pub mod gateway;
 pub mod identity;
 pub mod throttle;
