@@ -6,6 +6,7 @@
 //! request id.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::time::Instant;
 
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
@@ -71,7 +72,7 @@ impl Route {
 
 /// Why a request did not succeed.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     Client(Problem),
     Store(StoreError),
 }
@@ -149,6 +150,22 @@ impl<S: ItemStore + IdempotencyStore, C: Clock> App<S, C> {
     /// Runs one route for one request and logs one line about it. Never fails: every outcome
     /// is a response.
     pub async fn handle(&self, route: Route, req: Request) -> Result<Response<Body>, Infallible> {
+        match route {
+            Route::CreateItem => self.handle_as::<handler::Create>(req).await,
+            Route::GetItem => self.handle_as::<handler::Get>(req).await,
+            Route::ListItems => self.handle_as::<handler::List>(req).await,
+            Route::UpdateItem => self.handle_as::<handler::Update>(req).await,
+            Route::DeleteItem => self.handle_as::<handler::Delete>(req).await,
+        }
+    }
+
+    /// [`App::handle`] for a route known at compile time: a function's binary then holds only
+    /// its own handler and the DynamoDB calls it makes (see [`crate::run`]).
+    pub(crate) async fn handle_as<H: handler::Handler>(
+        &self,
+        req: Request,
+    ) -> Result<Response<Body>, Infallible> {
+        let route = H::ROUTE;
         let started = Instant::now();
         let request_id = auth::api_request_id(&req);
         let (method, resource) = match req.request_context_ref() {
@@ -158,13 +175,7 @@ impl<S: ItemStore + IdempotencyStore, C: Clock> App<S, C> {
             ),
             _ => (req.method().to_string(), String::new()),
         };
-        let outcome = match route {
-            Route::CreateItem => self.create(&req).await,
-            Route::GetItem => self.get(&req).await,
-            Route::ListItems => self.list(&req).await,
-            Route::UpdateItem => self.update(&req).await,
-            Route::DeleteItem => self.delete(&req).await,
-        };
+        let outcome = H::respond(self, &req).await;
         let response = match outcome {
             Ok(response) => response,
             Err(Failure::Client(problem)) => problem.with_request_id(&request_id).into_response(),
@@ -296,6 +307,42 @@ impl<S: ItemStore + IdempotencyStore, C: Clock> App<S, C> {
         self.store.delete(&owner, id, &expect).await?;
         telemetry::count("ItemsDeleted", Route::DeleteItem.function_name());
         Ok(h::empty_response(StatusCode::NO_CONTENT))
+    }
+}
+
+/// Each route's handler as a type, for [`App::handle_as`].
+pub(crate) mod handler {
+    use super::*;
+
+    pub(crate) trait Handler {
+        const ROUTE: Route;
+        fn respond<S: ItemStore + IdempotencyStore, C: Clock>(
+            app: &App<S, C>,
+            req: &Request,
+        ) -> impl Future<Output = Result<Response<Body>, Failure>> + Send;
+    }
+
+    macro_rules! handlers {
+        ($($name:ident: $route:ident => $method:ident),* $(,)?) => {$(
+            pub(crate) struct $name;
+            impl Handler for $name {
+                const ROUTE: Route = Route::$route;
+                fn respond<S: ItemStore + IdempotencyStore, C: Clock>(
+                    app: &App<S, C>,
+                    req: &Request,
+                ) -> impl Future<Output = Result<Response<Body>, Failure>> + Send {
+                    app.$method(req)
+                }
+            }
+        )*};
+    }
+
+    handlers! {
+        Create: CreateItem => create,
+        Get: GetItem => get,
+        List: ListItems => list,
+        Update: UpdateItem => update,
+        Delete: DeleteItem => delete,
     }
 }
 

@@ -216,19 +216,22 @@ fn app_with(
     (app, fake)
 }
 
-/// The production client (`config::dynamodb_config`, from Lambda's environment variables) with
-/// the fake at its connector: where it sends a request, and with which credentials.
+/// The production client (`config::dynamodb_config`, from Lambda's environment variables alone:
+/// no profile files, no instance metadata) with the fake at its connector: where it sends a
+/// request, and with which credentials.
 async fn first_call_from_environment(vars: &[(&str, &str)]) -> Call {
-    let vars: std::collections::HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+    let mut vars = vars.to_vec();
+    vars.push(("AWS_EC2_METADATA_DISABLED", "true"));
     let fake = FakeDynamo {
         script: Arc::new(|_, _| Answer::Ok("{}".into())),
         calls: Arc::default(),
     };
     let connector = SharedHttpConnector::new(fake.clone());
-    let conf = config::dynamodb_config(|name| vars.get(name).cloned())
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .env(aws_types::os_shim_internal::Env::from_slice(&vars))
+        .fs(aws_types::os_shim_internal::Fs::from_slice(&[]));
+    let conf = config::dynamodb_config(loader)
+        .await
         .expect("config")
         .to_builder()
         .http_client(http_client_fn(move |_, _| connector.clone()))
@@ -265,14 +268,21 @@ async fn lambdas_environment_picks_region_credentials_and_endpoint() {
     assert_eq!(call.security_token.as_deref(), Some("session-token"));
 
     let mut fips = lambda.to_vec();
-    fips.push((config::FIPS_VAR, "true"));
+    fips.push(("AWS_USE_FIPS_ENDPOINT", "true"));
     let call = first_call_from_environment(&fips).await;
     assert_eq!(call.uri, "https://dynamodb-fips.eu-west-1.amazonaws.com/");
 
     let mut dual = lambda.to_vec();
-    dual.push((config::DUAL_STACK_VAR, "true"));
+    dual.push(("AWS_USE_DUALSTACK_ENDPOINT", "true"));
     let call = first_call_from_environment(&dual).await;
     assert_eq!(call.uri, "https://dynamodb.eu-west-1.api.aws/");
+
+    // A value that is not true or false is aws-config's to judge: it logs a warning and the
+    // setting stays off, as in every AWS SDK.
+    let mut not_a_flag = lambda.to_vec();
+    not_a_flag.push(("AWS_USE_FIPS_ENDPOINT", "yes"));
+    let call = first_call_from_environment(&not_a_flag).await;
+    assert_eq!(call.uri, "https://dynamodb.eu-west-1.amazonaws.com/");
 
     let mut local = lambda.to_vec();
     local.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:9"));
