@@ -118,12 +118,18 @@ pub async fn dynamodb_client() -> Result<aws_sdk_dynamodb::Client, ConfigError> 
 ///
 /// A missing region or missing credentials fail init with one sentence: the credentials are
 /// resolved once here (in Lambda, from the environment, at once) rather than at the first
-/// request. The loader gets no HTTP client of its own, so the providers that would need one
-/// (container and instance metadata, web identity) cannot reach the network from a function.
+/// request.
+///
+/// The loader's own providers get the Amazon Trust Services client: the region that would pick
+/// another trust store is what the loader is about to resolve, and in Lambda none of the
+/// providers that would use a client (web identity's STS, container and instance metadata)
+/// runs. Without a client of ours they would build the SDK's default one, whose native root
+/// store costs 4 ms of every cold start (docs/BENCHMARKS.md).
 pub async fn dynamodb_config(
     loader: ConfigLoader,
 ) -> Result<aws_sdk_dynamodb::Config, ConfigError> {
     let shared = loader
+        .http_client(https_client(TrustedRoots::AmazonTrustServices)?)
         .timeout_config(timeouts())
         .retry_config(retries())
         .load()
