@@ -418,4 +418,29 @@ mod tests {
             "{e}"
         );
     }
+
+    /// docs/LOCAL.md's table of options is the one copy in the docs: it names every flag and
+    /// every variable the command line reads, and the two environment-only ones.
+    #[test]
+    fn the_docs_table_names_every_flag_and_variable() {
+        use clap::CommandFactory;
+        let docs = include_str!("../../docs/LOCAL.md");
+        let cli = Cli::command();
+        let mut names: Vec<String> = vec![JWT_SECRET_VAR.to_owned(), API_KEY_VAR.to_owned()];
+        for arg in cli.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if long == "help" {
+                continue;
+            }
+            names.push(format!("`--{long}"));
+            let env = arg.get_env().expect("every flag has a variable");
+            names.push(format!("`{}`", env.to_string_lossy()));
+        }
+        for name in names {
+            assert!(
+                docs.contains(&name),
+                "docs/LOCAL.md does not mention {name}"
+            );
+        }
+    }
 }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod credentials;
 pub mod gateway;
 pub mod identity;
+pub mod responses;
 pub mod throttle;
 
 use std::future::Future;
