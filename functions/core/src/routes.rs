@@ -256,9 +256,7 @@ impl<S: ItemStore + IdempotencyStore, C: Clock> App<S, C> {
             .get(&owner, id)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let mut response = h::ok_json(StatusCode::OK, &item);
-        h::set_etag(&mut response, item.version);
-        Ok(response)
+        Ok(item_response(StatusCode::OK, &item))
     }
 
     async fn list(&self, req: &Request) -> Result<Response<Body>, Failure> {
@@ -294,9 +292,7 @@ impl<S: ItemStore + IdempotencyStore, C: Clock> App<S, C> {
             .update(&owner, id, &patch, &expect, self.clock.now())
             .await?;
         telemetry::count("ItemsUpdated", Route::UpdateItem.function_name());
-        let mut response = h::ok_json(StatusCode::OK, &item);
-        h::set_etag(&mut response, item.version);
-        Ok(response)
+        Ok(item_response(StatusCode::OK, &item))
     }
 
     async fn delete(&self, req: &Request) -> Result<Response<Body>, Failure> {
@@ -356,9 +352,15 @@ fn expect_method(req: &Request, method: &Method) -> Result<(), Problem> {
     }
 }
 
-fn created(item: &Item, location: &str) -> Response<Body> {
-    let mut response = h::ok_json(StatusCode::CREATED, item);
+/// An item as the body, its version as the ETag.
+fn item_response(status: StatusCode, item: &Item) -> Response<Body> {
+    let mut response = h::ok_json(status, item);
     h::set_etag(&mut response, item.version);
+    response
+}
+
+fn created(item: &Item, location: &str) -> Response<Body> {
+    let mut response = item_response(StatusCode::CREATED, item);
     if let Ok(location) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, location);
     }

@@ -8,8 +8,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem};
 
 use super::record::{
-    COMPLETED, IN_PROGRESS, PARTITION_KEY, TTL_ATTRIBUTE, completed_record, idempotency_key,
-    in_progress_record, item_to_record, n, s, stored_response,
+    COMPLETED, IN_PROGRESS, KeyState, PARTITION_KEY, TTL_ATTRIBUTE, idempotency_key,
+    idempotency_record, item_to_record, n, s, stored_response,
 };
 use super::{DynamoStore, IdempotencyStore, StoreError, classify};
 use crate::clock::Timestamp;
@@ -27,13 +27,9 @@ impl IdempotencyStore for DynamoStore {
         now: Timestamp,
     ) -> Result<Claim, StoreError> {
         let now = now.unix_seconds();
-        let record = in_progress_record(
-            owner,
-            key,
-            fingerprint,
-            now + IN_PROGRESS_SECONDS,
-            now + RECORD_TTL_SECONDS,
-        );
+        let until = now + IN_PROGRESS_SECONDS;
+        let state = KeyState::InProgress { until };
+        let record = idempotency_record(owner, key, fingerprint, state, now + RECORD_TTL_SECONDS);
         let result = self
             .client
             .put_item()
@@ -101,11 +97,11 @@ impl IdempotencyStore for DynamoStore {
         let expires = now.unix_seconds() + RECORD_TTL_SECONDS;
         let put_record = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(completed_record(
+            .set_item(Some(idempotency_record(
                 owner,
                 key,
                 fingerprint,
-                response,
+                KeyState::Completed(response),
                 expires,
             )))
             // Still ours: in progress with our fingerprint.

@@ -139,43 +139,43 @@ pub fn record_to_item(record: &Record) -> Result<Item, StoreError> {
     })
 }
 
-/// An idempotency record in progress: the key is taken by a request with `fingerprint`; it
-/// blocks a duplicate until `in_progress_until`, and DynamoDB may delete it after `expires`.
-pub fn in_progress_record(
-    owner: &Owner,
-    key: &IdempotencyKey,
-    fingerprint: &Fingerprint,
-    in_progress_until: u64,
-    expires: u64,
-) -> Record {
-    let mut record = idempotency_key(owner, key);
-    record.extend([
-        ("status".to_owned(), s(IN_PROGRESS)),
-        ("fingerprint".to_owned(), s(fingerprint.as_str())),
-        ("inProgressUntil".to_owned(), n(in_progress_until)),
-        (TTL_ATTRIBUTE.to_owned(), n(expires)),
-    ]);
-    record
+/// Where an idempotency record's key stands.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyState<'a> {
+    /// Taken by a request still running; a duplicate waits until this epoch second.
+    InProgress { until: u64 },
+    /// Done: the response to replay.
+    Completed(&'a StoredResponse),
 }
 
-/// A completed idempotency record, holding the response to replay.
-pub fn completed_record(
+/// The record of one of `owner`'s idempotency keys, taken by a request with `fingerprint`;
+/// DynamoDB may delete it after `expires` (epoch seconds).
+pub fn idempotency_record(
     owner: &Owner,
     key: &IdempotencyKey,
     fingerprint: &Fingerprint,
-    response: &StoredResponse,
+    state: KeyState<'_>,
     expires: u64,
 ) -> Record {
+    let attribute = |name: &str, value| (name.to_owned(), value);
     let mut record = idempotency_key(owner, key);
     record.extend([
-        ("status".to_owned(), s(COMPLETED)),
-        ("fingerprint".to_owned(), s(fingerprint.as_str())),
-        (TTL_ATTRIBUTE.to_owned(), n(expires)),
-        ("responseStatus".to_owned(), n(u64::from(response.status))),
-        ("responseBody".to_owned(), s(&response.body)),
-        ("responseEtag".to_owned(), s(&response.etag)),
-        ("responseLocation".to_owned(), s(&response.location)),
+        attribute("fingerprint", s(fingerprint.as_str())),
+        attribute(TTL_ATTRIBUTE, n(expires)),
     ]);
+    match state {
+        KeyState::InProgress { until } => record.extend([
+            attribute("status", s(IN_PROGRESS)),
+            attribute("inProgressUntil", n(until)),
+        ]),
+        KeyState::Completed(response) => record.extend([
+            attribute("status", s(COMPLETED)),
+            attribute("responseStatus", n(u64::from(response.status))),
+            attribute("responseBody", s(&response.body)),
+            attribute("responseEtag", s(&response.etag)),
+            attribute("responseLocation", s(&response.location)),
+        ]),
+    }
     record
 }
 
@@ -260,7 +260,13 @@ mod tests {
             description: Description::default(),
             tags: Tags::default(),
         });
-        let record = completed_record(&owner, &key, &fingerprint, &response, 7);
+        let record = idempotency_record(
+            &owner,
+            &key,
+            &fingerprint,
+            KeyState::Completed(&response),
+            7,
+        );
         assert_eq!(record[SORT_KEY], s(format!("{IDEMPOTENCY_PREFIX}k")));
         assert_eq!(stored_response(&record), Some(response));
     }

@@ -100,8 +100,8 @@ async fn a_request_in_progress_makes_a_duplicate_wait_with_409() {
         };
         Fingerprint::of(&NewItem::from_json(&m).unwrap())
     };
-    let busy =
-        record::in_progress_record(&alice(), &key("busy"), &fingerprint, now + 60, now + 3600);
+    let state = record::KeyState::InProgress { until: now + 60 };
+    let busy = record::idempotency_record(&alice(), &key("busy"), &fingerprint, state, now + 3600);
     put_record(&app, busy).await;
 
     let r = create_with_key(&app, "alice", "busy", r#"{"name":"n"}"#).await;
