@@ -1,5 +1,5 @@
 # The project's entry points. CI runs `make test` (through .ci/run), as a person does.
-.PHONY: help setup build test dev smoke bench bench-variants fuzz fuzz-long schemathesis schemathesis-long lint synth clean
+.PHONY: help setup build test dev smoke bench bench-variants fuzz fuzz-long schemathesis schemathesis-long lint synth routes clean
 
 ARCH ?= arm64
 STAGE ?= dev
@@ -41,10 +41,11 @@ schemathesis: ## Property-based API tests from the contract against the local se
 schemathesis-long: ## The same with 300 examples per operation
 	scripts/schemathesis.sh --long
 
-lint: ## cargo fmt --check, clippy -D warnings, tsc --noEmit
-	cargo fmt --all --check
-	cargo clippy --workspace --all-targets -- -D warnings
-	npx --no-install tsc --noEmit
+lint: ## cargo fmt --check, clippy -D warnings, tsc --noEmit (what make test runs first)
+	scripts/lint.sh
+
+routes: ## The route table: operation, method, path, function, DynamoDB actions (from api/openapi.json)
+	cargo run --quiet --locked -p api-contract --bin routes
 
 synth: ## Synthesize the CloudFormation template (STAGE=dev|staging|prod, ARCH=arm64|x86_64)
 	npx --no-install cdk synth -c stage=$(STAGE) -c arch=$(ARCH)

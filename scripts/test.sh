@@ -10,10 +10,8 @@ step() { printf '\n==> %s (%ss)\n' "$*" "$((SECONDS - started))"; }
 step "setup"
 scripts/setup.sh
 
-step "format, lints, types"
-cargo fmt --all --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
-npx --no-install tsc --noEmit
+step "format, lints, types (scripts/lint.sh, as make lint)"
+scripts/lint.sh
 
 step "build the release zips (x86_64)"
 scripts/build.sh x86_64
@@ -35,9 +33,7 @@ scripts/fuzz.sh 10
 step "API: property-based tests from the contract (schemathesis, short run)"
 scripts/schemathesis.sh
 
-if [[ -x scripts/cdk-test.sh ]]; then
-  step "CDK: template assertions, cdk-nag, synth of every stage, cfn-lint, checkov"
-  scripts/cdk-test.sh
-fi
+step "CDK: template assertions, cdk-nag, synth of every stage, cfn-lint, checkov"
+scripts/cdk-test.sh
 
 step "all tests passed"
