@@ -132,61 +132,37 @@ fn every_limit_the_functions_enforce_is_the_contracts() {
     use items_core::idempotency::MAX_KEY_LEN;
 
     let contract = Contract::load().expect("contract");
-    let schema = |name: &str| contract.schema(name).expect(name);
     let operations = contract.operations().expect("operations");
-    let parameter = |name: &str| -> Value {
-        operations
-            .iter()
-            .flat_map(|o| &o.parameters)
-            .find(|p| p.name == name)
-            .unwrap_or_else(|| panic!("no operation takes {name}"))
-            .schema
-            .clone()
+    // A component schema, or else the schema of the parameter of that name.
+    let schema = |name: &str| -> Value {
+        contract.schema(name).unwrap_or_else(|_| {
+            let parameter = operations
+                .iter()
+                .flat_map(|o| &o.parameters)
+                .find(|p| p.name == name);
+            parameter
+                .unwrap_or_else(|| panic!("no schema or parameter {name}"))
+                .schema
+                .clone()
+        })
     };
-    // What the contract states, where, and the Rust constant that must equal it.
-    let cases: [(&str, Value, usize); 8] = [
-        (
-            "Name maxLength",
-            schema("Name")["maxLength"].clone(),
-            NAME_MAX_CHARS,
-        ),
-        (
-            "Description maxLength",
-            schema("Description")["maxLength"].clone(),
-            DESCRIPTION_MAX_CHARS,
-        ),
-        (
-            "Tag maxLength",
-            schema("Tag")["maxLength"].clone(),
-            TAG_MAX_CHARS,
-        ),
-        (
-            "Tags maxItems",
-            schema("Tags")["maxItems"].clone(),
-            TAGS_MAX_ITEMS,
-        ),
-        (
-            "limit maximum",
-            parameter("limit")["maximum"].clone(),
-            MAX_LIMIT as usize,
-        ),
-        ("limit minimum", parameter("limit")["minimum"].clone(), 1),
-        (
-            "limit default",
-            parameter("limit")["default"].clone(),
-            DEFAULT_LIMIT as usize,
-        ),
-        (
-            "Idempotency-Key maxLength",
-            parameter("Idempotency-Key")["maxLength"].clone(),
-            MAX_KEY_LEN,
-        ),
+    // Where the contract states a limit, its keyword, and the Rust constant that must equal it.
+    let cases: [(&str, &str, usize); 8] = [
+        ("Name", "maxLength", NAME_MAX_CHARS),
+        ("Description", "maxLength", DESCRIPTION_MAX_CHARS),
+        ("Tag", "maxLength", TAG_MAX_CHARS),
+        ("Tags", "maxItems", TAGS_MAX_ITEMS),
+        ("limit", "maximum", MAX_LIMIT as usize),
+        ("limit", "minimum", 1),
+        ("limit", "default", DEFAULT_LIMIT as usize),
+        ("Idempotency-Key", "maxLength", MAX_KEY_LEN),
     ];
-    for (what, in_contract, in_rust) in cases {
-        assert_eq!(
-            in_rust, in_contract,
-            "{what}: Rust {in_rust}, contract {in_contract}"
-        );
+    for (name, keyword, in_rust) in cases {
+        let stated = &schema(name)[keyword];
+        let in_contract = stated
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name} {keyword}: {stated}"));
+        assert_eq!(in_rust as u64, in_contract, "{name} {keyword}");
     }
 }
 
