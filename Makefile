@@ -1,5 +1,5 @@
 # The project's entry points. CI runs `make test` (through .ci/run), as a person does.
-.PHONY: help setup build test dev smoke bench bench-variants fuzz fuzz-long schemathesis schemathesis-long lint synth clean deploy deploy-account smoke-user token
+.PHONY: help setup build test dev smoke bench bench-variants fuzz fuzz-long schemathesis schemathesis-long lint synth routes clean deploy deploy-account smoke-user token
 
 # Whether STAGE was given (command line or environment) rather than taken from the default below:
 # `make smoke` tests the local server, `make smoke STAGE=…` the deployed stage.
@@ -74,10 +74,11 @@ schemathesis: ## Property-based API tests from the contract against the local se
 schemathesis-long: ## The same with 300 examples per operation
 	scripts/schemathesis.sh --long
 
-lint: ## cargo fmt --check, clippy -D warnings, tsc --noEmit
-	cargo fmt --all --check
-	cargo clippy --workspace --all-targets -- -D warnings
-	npx --no-install tsc --noEmit
+lint: ## cargo fmt --check, clippy -D warnings, tsc --noEmit (what make test runs first)
+	scripts/lint.sh
+
+routes: ## The route table: operation, method, path, function, DynamoDB actions (from api/openapi.json)
+	cargo run --quiet --locked -p api-contract --bin routes
 
 synth: ## Synthesize a stage's template (STAGE=dev|staging|prod, ARCH=arm64|x86_64, ALARM_EMAIL=… outside dev)
 	npx --no-install cdk synth -c stage=$(STAGE) -c arch=$(ARCH) $(if $(ALARM_EMAIL),-c alarmEmail=$(ALARM_EMAIL))

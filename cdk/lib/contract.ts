@@ -4,6 +4,11 @@ import { readFileSync } from 'node:fs';
  * Reads api/openapi.json (the API contract) into what the stack needs: one entry per operation with
  * its function, DynamoDB actions, request parameters and a self-contained draft-4 body schema.
  * Nothing here knows a route by name.
+ *
+ * The local server and the Rust tests read the same file with `api/src/lib.rs` by the same rules
+ * and the same sentences for a contract that breaks them (paths in sorted order, the verbs of
+ * HTTP_METHODS, path-level parameters overridden by the operation's own, x-dynamodb-actions
+ * required); cdk/test/contract-agreement.test.ts checks that both readers agree.
  */
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -119,7 +124,8 @@ export function parseContract(doc: JsonObject): Contract {
   if (!isObject(doc.paths)) throw new ContractError('the contract has no paths');
   const operations: Operation[] = [];
   const seenFunctions = new Map<string, string>();
-  for (const [path, rawItem] of Object.entries(doc.paths)) {
+  // Sorted, as the Rust reader (serde_json without preserve_order) sees an object's keys.
+  for (const [path, rawItem] of Object.entries(doc.paths).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     if (!path.startsWith('/')) throw new ContractError(`path ${JSON.stringify(path)} must start with /`);
     const item = deref(doc, rawItem);
     const shared = Array.isArray(item.parameters) ? item.parameters : [];

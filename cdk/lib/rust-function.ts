@@ -7,6 +7,12 @@ import { Construct } from 'constructs';
 import { Arch } from './artifacts';
 import { LOG_GROUP_KMS_SKIP, skipCheckov } from './compliance';
 
+/**
+ * The functions' timeout. The Rust code sizes its DynamoDB budget to give up well inside it
+ * (`FUNCTION_TIMEOUT` in functions/core/src/config.rs; cdk/test/rust-agreement.test.ts checks they agree).
+ */
+export const DEFAULT_TIMEOUT = Duration.seconds(10);
+
 /** DynamoDB actions that only read; any other action also needs the table key to encrypt. */
 const READ_ACTIONS = new Set(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable']);
 
@@ -30,8 +36,7 @@ export interface RustFunctionProps {
    */
   readonly memorySize?: number;
   /**
-   * The Rust SDK gives up after 3 s per call and a request makes at most 3 calls.
-   * @default Duration.seconds(10)
+   * @default DEFAULT_TIMEOUT
    */
   readonly timeout?: Duration;
   /**
@@ -65,7 +70,7 @@ export class RustFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: RustFunctionProps) {
     super(scope, id);
-    const timeout = props.timeout ?? Duration.seconds(10);
+    const timeout = props.timeout ?? DEFAULT_TIMEOUT;
     if (timeout.toSeconds() < 1 || timeout.toSeconds() > 28) {
       throw new Error(`${props.functionName}: timeout must be 1 to 28 s to answer inside API Gateway's 29 s, got ${timeout.toSeconds()} s`);
     }

@@ -20,6 +20,19 @@ describe('the contract (api/openapi.json) as the stack reads it', () => {
     }
   });
 
+  it('grants each route exactly these DynamoDB actions, written out here so that widening x-dynamodb-actions fails a test', () => {
+    // The one literal copy of the route table's IAM column. The stack grants each role what the
+    // contract lists (stack.test.ts), and the Rust reader agrees (rust-agreement.test.ts).
+    const granted = Object.fromEntries(CONTRACT.operations.map((op) => [`${op.method} ${op.path}`, [op.functionName, ...op.dynamodbActions]]));
+    assert.deepEqual(granted, {
+      'POST /v1/items': ['create-item', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      'GET /v1/items': ['list-items', 'dynamodb:Query'],
+      'GET /v1/items/{id}': ['get-item', 'dynamodb:GetItem'],
+      'PATCH /v1/items/{id}': ['update-item', 'dynamodb:UpdateItem'],
+      'DELETE /v1/items/{id}': ['delete-item', 'dynamodb:DeleteItem'],
+    });
+  });
+
   it('inlines request body schemas into self-contained draft-4 models', () => {
     const bodies = CONTRACT.operations.filter((op) => op.body);
     assert.ok(bodies.length > 0, 'some operation takes a body');

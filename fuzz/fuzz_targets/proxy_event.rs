@@ -20,10 +20,11 @@ use std::pin::pin;
 use std::sync::Once;
 use std::task::{Context, Poll, Waker};
 
+use items_core::clock::Timestamp;
 use items_core::domain::{Item, ItemId, ItemPatch, Owner};
-use items_core::idempotency::{Claim, IdempotencyKey, StoredResponse};
+use items_core::idempotency::{Claim, Fingerprint, IdempotencyKey, StoredResponse};
 use items_core::store::{Expect, Page, StoreError};
-use items_core::{App, ItemStore, Route, auth, telemetry};
+use items_core::{App, IdempotencyStore, ItemStore, Route, auth, telemetry};
 use lambda_http::http::header;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -51,19 +52,22 @@ impl ItemStore for EmptyStore {
         _: ItemId,
         _: &ItemPatch,
         _: &Expect,
-        _: &str,
+        _: Timestamp,
     ) -> Result<Item, StoreError> {
         Err(StoreError::NotFound)
     }
     async fn delete(&self, _: &Owner, _: ItemId, _: &Expect) -> Result<(), StoreError> {
         Ok(())
     }
+}
+
+impl IdempotencyStore for EmptyStore {
     async fn claim_key(
         &self,
         _: &Owner,
         _: &IdempotencyKey,
-        _: &str,
-        _: u64,
+        _: &Fingerprint,
+        _: Timestamp,
     ) -> Result<Claim, StoreError> {
         Ok(Claim::Acquired)
     }
@@ -72,13 +76,18 @@ impl ItemStore for EmptyStore {
         _: &Owner,
         _: &Item,
         _: &IdempotencyKey,
-        _: &str,
+        _: &Fingerprint,
         _: &StoredResponse,
-        _: u64,
+        _: Timestamp,
     ) -> Result<(), StoreError> {
         Ok(())
     }
-    async fn release_key(&self, _: &Owner, _: &IdempotencyKey, _: &str) -> Result<(), StoreError> {
+    async fn release_key(
+        &self,
+        _: &Owner,
+        _: &IdempotencyKey,
+        _: &Fingerprint,
+    ) -> Result<(), StoreError> {
         Ok(())
     }
 }

@@ -1,9 +1,11 @@
-//! The local server's settings: command-line flags first, then environment variables, then the
-//! stage's entry in `config/stages.json` (the file the CDK stack reads), then defaults.
+//! The local server's settings: command-line flags first, then their environment variables (both
+//! read by `clap` from [`Cli`], which also writes `--help`), then the stage's entry in
+//! `config/stages.json` (the file the CDK stack reads), then defaults.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use clap::Parser;
 use serde::Deserialize;
 
 /// The stages file of this checkout, used when neither `--stages-file` nor
@@ -12,7 +14,6 @@ pub const DEFAULT_STAGES_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../c
 pub const DEFAULT_PORT: u16 = 3000;
 pub const DEFAULT_TABLE: &str = "items-local";
 pub const DEFAULT_STAGE: &str = "dev";
-pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -49,15 +50,15 @@ pub enum QuotaPeriod {
 }
 
 impl std::str::FromStr for QuotaPeriod {
-    type Err = ConfigError;
+    type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_uppercase().as_str() {
             "DAY" => Ok(Self::Day),
             "WEEK" => Ok(Self::Week),
             "MONTH" => Ok(Self::Month),
-            _ => Err(usage(format!(
+            _ => Err(format!(
                 "the quota period must be DAY, WEEK or MONTH, not {s:?}"
-            ))),
+            )),
         }
     }
 }
@@ -123,68 +124,83 @@ impl Limits {
     }
 }
 
-/// Everything the server needs to start.
-#[derive(Debug, Clone)]
-pub struct Settings {
+/// The environment variable of `--dynamodb-endpoint`.
+pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
+/// Environment only (never a flag, so that neither shows in a process list): a fixed signing
+/// secret and API key.
+pub const JWT_SECRET_VAR: &str = "LOCAL_JWT_SECRET";
+pub const API_KEY_VAR: &str = "LOCAL_API_KEY";
+
+/// The command line. Each flag falls back to the environment variable `--help` shows beside it.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "local-server",
+    about = "The items API on 127.0.0.1, as API Gateway serves it, over DynamoDB Local.",
+    after_help = "Environment only:\n  LOCAL_JWT_SECRET  hex signing secret (>= 32 bytes); random per start when unset\n  LOCAL_API_KEY     the API key to issue; random per start when unset"
+)]
+pub struct Cli {
+    /// Port on 127.0.0.1, 0 for any free one
+    #[arg(long, env = "PORT", value_name = "N", default_value_t = DEFAULT_PORT)]
     pub port: u16,
+    /// DynamoDB table, created if missing
+    #[arg(long, env = "TABLE_NAME", value_name = "NAME", default_value = DEFAULT_TABLE, value_parser = table_name)]
     pub table: String,
+    /// DynamoDB Local, on loopback (`scripts/dynamodb-local.sh start` prints it)
+    #[arg(long, env = ENDPOINT_VAR, value_name = "URL", value_parser = loopback_url)]
     pub dynamodb_endpoint: String,
-    pub stages_file: PathBuf,
+    /// Stage settings [default: config/stages.json]
+    #[arg(long, env = "LOCAL_STAGES_FILE", value_name = "PATH")]
+    pub stages_file: Option<PathBuf>,
+    /// Which entry of the stages file
+    #[arg(long, env = "LOCAL_STAGE", value_name = "NAME", default_value = DEFAULT_STAGE)]
     pub stage: String,
-    pub limits: Limits,
-    /// A fixed signing secret (hex, at least 32 bytes), so that tokens survive a reload in
-    /// `make dev` and tests can sign tokens of their own. Random when absent.
-    pub jwt_secret: Option<Vec<u8>>,
-    /// A fixed API key; random when absent.
-    pub api_key: Option<String>,
+    /// Stage rate, requests/s
+    #[arg(long, env = "LOCAL_THROTTLE_RATE", value_name = "R")]
+    pub throttle_rate: Option<f64>,
+    /// Stage burst
+    #[arg(long, env = "LOCAL_THROTTLE_BURST", value_name = "B")]
+    pub throttle_burst: Option<f64>,
+    /// Usage plan rate per API key
+    #[arg(long, env = "LOCAL_USAGE_RATE", value_name = "R")]
+    pub usage_rate: Option<f64>,
+    /// Usage plan burst per API key
+    #[arg(long, env = "LOCAL_USAGE_BURST", value_name = "B")]
+    pub usage_burst: Option<f64>,
+    /// Usage plan quota per API key
+    #[arg(long, env = "LOCAL_QUOTA_LIMIT", value_name = "N")]
+    pub quota_limit: Option<u64>,
+    /// DAY, WEEK or MONTH
+    #[arg(long, env = "LOCAL_QUOTA_PERIOD", value_name = "P")]
+    pub quota_period: Option<QuotaPeriod>,
+    /// Ignore the stage's per-method throttles (the variable: 1 or true)
+    #[arg(long, env = "LOCAL_NO_METHOD_THROTTLES", value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_method_throttles: bool,
 }
 
-pub const HELP: &str = "\
-local-server: the items API on 127.0.0.1, as API Gateway serves it, over DynamoDB Local.
-
-Options (each also read from the environment variable in brackets):
-  --port N               port on 127.0.0.1, 0 for any free one [PORT] (default 3000)
-  --table NAME           DynamoDB table, created if missing [TABLE_NAME] (default items-local)
-  --dynamodb-endpoint U  DynamoDB Local, on loopback [AWS_ENDPOINT_URL_DYNAMODB] (required)
-  --stages-file PATH     stage settings [LOCAL_STAGES_FILE] (default config/stages.json)
-  --stage NAME           which entry of it [LOCAL_STAGE] (default dev)
-  --throttle-rate R      stage rate, requests/s [LOCAL_THROTTLE_RATE]
-  --throttle-burst B     stage burst [LOCAL_THROTTLE_BURST]
-  --usage-rate R         usage plan rate per API key [LOCAL_USAGE_RATE]
-  --usage-burst B        usage plan burst per API key [LOCAL_USAGE_BURST]
-  --quota-limit N        usage plan quota per API key [LOCAL_QUOTA_LIMIT]
-  --quota-period P       DAY, WEEK or MONTH [LOCAL_QUOTA_PERIOD]
-  --no-method-throttles  ignore the stage's per-method throttles [LOCAL_NO_METHOD_THROTTLES=1]
-Environment only:
-  LOCAL_JWT_SECRET       hex signing secret (>= 32 bytes); random per start when unset
-  LOCAL_API_KEY          the API key to issue; random per start when unset
-";
-
-/// What `main` should do.
-#[derive(Debug)]
-pub enum Command {
-    Help,
-    Serve(Box<Settings>),
-}
-
-fn parse_num<T: std::str::FromStr>(name: &str, raw: &str) -> Result<T, ConfigError> {
-    raw.trim()
-        .parse()
-        .map_err(|_| usage(format!("{name} must be a number, not {raw:?}")))
-}
-
-fn parse_hex(raw: &str) -> Option<Vec<u8>> {
-    let raw = raw.trim();
-    if !raw.len().is_multiple_of(2) {
-        return None;
+/// DynamoDB's rule for a table name.
+fn table_name(name: &str) -> Result<String, String> {
+    let ok = (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if ok {
+        Ok(name.to_owned())
+    } else {
+        Err(format!(
+            "the table name must be 3 to 255 letters, digits and _ - . (DynamoDB's rule), not {name:?}"
+        ))
     }
-    (0..raw.len())
-        .step_by(2)
-        .map(|i| {
-            raw.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect()
+}
+
+fn loopback_url(url: &str) -> Result<String, String> {
+    if is_loopback_url(url) {
+        Ok(url.to_owned())
+    } else {
+        Err(format!(
+            "the DynamoDB endpoint must be http:// on loopback (127.0.0.1, localhost, [::1]), \
+             not {url}: local mode never talks to another host"
+        ))
+    }
 }
 
 /// True for an `http://` URL on the loopback interface: nothing leaves this machine.
@@ -204,130 +220,69 @@ pub fn is_loopback_url(url: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-impl Settings {
-    /// Reads flags (without the program name) and, for what they leave out, `env`.
-    pub fn parse(
-        args: impl IntoIterator<Item = String>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Result<Command, ConfigError> {
-        let mut flags: BTreeMap<&'static str, String> = BTreeMap::new();
-        let mut no_method_throttles = false;
-        let known: [(&str, &'static str); 11] = [
-            ("--port", "PORT"),
-            ("--table", "TABLE_NAME"),
-            ("--dynamodb-endpoint", ENDPOINT_VAR),
-            ("--stages-file", "LOCAL_STAGES_FILE"),
-            ("--stage", "LOCAL_STAGE"),
-            ("--throttle-rate", "LOCAL_THROTTLE_RATE"),
-            ("--throttle-burst", "LOCAL_THROTTLE_BURST"),
-            ("--usage-rate", "LOCAL_USAGE_RATE"),
-            ("--usage-burst", "LOCAL_USAGE_BURST"),
-            ("--quota-limit", "LOCAL_QUOTA_LIMIT"),
-            ("--quota-period", "LOCAL_QUOTA_PERIOD"),
-        ];
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            if arg == "-h" || arg == "--help" {
-                return Ok(Command::Help);
-            }
-            if arg == "--no-method-throttles" {
-                no_method_throttles = true;
-                continue;
-            }
-            let (flag, inline) = match arg.split_once('=') {
-                Some((f, v)) => (f.to_owned(), Some(v.to_owned())),
-                None => (arg.clone(), None),
-            };
-            let Some((_, var)) = known.iter().find(|(f, _)| *f == flag) else {
-                return Err(usage(format!("unknown option {arg:?} (try --help)")));
-            };
-            let value = match inline {
-                Some(v) => v,
-                None => args
-                    .next()
-                    .ok_or_else(|| usage(format!("{flag} needs a value")))?,
-            };
-            flags.insert(var, value);
-        }
-        let get = |var: &str| {
-            flags
-                .get(var)
-                .cloned()
-                .or_else(|| env(var))
-                .filter(|v| !v.trim().is_empty())
-        };
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub port: u16,
+    pub table: String,
+    pub dynamodb_endpoint: String,
+    pub stages_file: PathBuf,
+    pub stage: String,
+    pub limits: Limits,
+    /// A fixed signing secret (hex, at least 32 bytes), so that tokens survive a reload in
+    /// `make dev` and tests can sign tokens of their own. Random when absent.
+    pub jwt_secret: Option<Vec<u8>>,
+    /// A fixed API key; random when absent.
+    pub api_key: Option<String>,
+}
 
-        let port = match get("PORT") {
-            Some(p) => parse_num("the port", &p)?,
-            None => DEFAULT_PORT,
-        };
-        let table = get("TABLE_NAME").unwrap_or_else(|| DEFAULT_TABLE.to_owned());
-        let table_ok = (3..=255).contains(&table.len())
-            && table
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-        if !table_ok {
-            return Err(usage(format!(
-                "the table name must be 3 to 255 letters, digits and _ - . (DynamoDB's rule), not {table:?}"
-            )));
-        }
-        let dynamodb_endpoint = get(ENDPOINT_VAR).ok_or_else(|| {
-            usage(format!(
-                "DynamoDB Local's endpoint is needed: --dynamodb-endpoint or {ENDPOINT_VAR} \
-                 (scripts/dynamodb-local.sh start prints it)"
-            ))
-        })?;
-        if !is_loopback_url(&dynamodb_endpoint) {
-            return Err(usage(format!(
-                "the DynamoDB endpoint must be http:// on loopback (127.0.0.1, localhost, [::1]), \
-                 not {dynamodb_endpoint}: local mode never talks to another host"
-            )));
-        }
-        let stages_file = PathBuf::from(
-            get("LOCAL_STAGES_FILE").unwrap_or_else(|| DEFAULT_STAGES_FILE.to_owned()),
-        );
-        let stage = get("LOCAL_STAGE").unwrap_or_else(|| DEFAULT_STAGE.to_owned());
+impl Settings {
+    /// The settings `cli` asks for, the stage's limits from its stages file with the
+    /// command line's overrides, and the environment-only secret and key from `env`.
+    pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let stages_file = cli
+            .stages_file
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_STAGES_FILE));
         let path = stages_file.display().to_string();
         let text =
             std::fs::read_to_string(&stages_file).map_err(|source| ConfigError::StagesFile {
                 path: path.clone(),
                 source,
             })?;
-        let mut limits = Limits::from_stages_json(&text, &stage)
+        let mut limits = Limits::from_stages_json(&text, &cli.stage)
             .map_err(|detail| ConfigError::StagesInvalid { path, detail })?;
-
-        if let Some(v) = get("LOCAL_THROTTLE_RATE") {
-            limits.throttle.rate_limit = parse_num("the stage rate", &v)?;
+        let overrides = [
+            (cli.throttle_rate, &mut limits.throttle.rate_limit),
+            (cli.throttle_burst, &mut limits.throttle.burst_limit),
+            (cli.usage_rate, &mut limits.usage_plan.rate_limit),
+            (cli.usage_burst, &mut limits.usage_plan.burst_limit),
+        ];
+        for (value, field) in overrides {
+            if let Some(v) = value {
+                *field = v;
+            }
         }
-        if let Some(v) = get("LOCAL_THROTTLE_BURST") {
-            limits.throttle.burst_limit = parse_num("the stage burst", &v)?;
+        if let Some(v) = cli.quota_limit {
+            limits.usage_plan.quota_limit = v;
         }
-        if let Some(v) = get("LOCAL_USAGE_RATE") {
-            limits.usage_plan.rate_limit = parse_num("the usage plan rate", &v)?;
+        if let Some(v) = cli.quota_period {
+            limits.usage_plan.quota_period = v;
         }
-        if let Some(v) = get("LOCAL_USAGE_BURST") {
-            limits.usage_plan.burst_limit = parse_num("the usage plan burst", &v)?;
-        }
-        if let Some(v) = get("LOCAL_QUOTA_LIMIT") {
-            limits.usage_plan.quota_limit = parse_num("the quota limit", &v)?;
-        }
-        if let Some(v) = get("LOCAL_QUOTA_PERIOD") {
-            limits.usage_plan.quota_period = v.parse()?;
-        }
-        if no_method_throttles || env("LOCAL_NO_METHOD_THROTTLES").is_some_and(|v| v == "1") {
+        if cli.no_method_throttles {
             limits.method_throttles.clear();
         }
         limits.check().map_err(usage)?;
 
-        let jwt_secret = match env("LOCAL_JWT_SECRET").filter(|v| !v.is_empty()) {
+        let jwt_secret = match env(JWT_SECRET_VAR).filter(|v| !v.is_empty()) {
             None => None,
-            Some(hex) => Some(
-                parse_hex(&hex)
+            Some(secret) => Some(
+                hex::decode(secret.trim())
+                    .ok()
                     .filter(|k| k.len() >= 32)
                     .ok_or_else(|| usage("LOCAL_JWT_SECRET must be at least 64 hex digits"))?,
             ),
         };
-        let api_key = match env("LOCAL_API_KEY").filter(|v| !v.is_empty()) {
+        let api_key = match env(API_KEY_VAR).filter(|v| !v.is_empty()) {
             None => None,
             Some(k)
                 if (20..=128).contains(&k.len())
@@ -342,16 +297,16 @@ impl Settings {
             }
         };
 
-        Ok(Command::Serve(Box::new(Settings {
-            port,
-            table,
-            dynamodb_endpoint,
+        Ok(Settings {
+            port: cli.port,
+            table: cli.table,
+            dynamodb_endpoint: cli.dynamodb_endpoint,
             stages_file,
-            stage,
+            stage: cli.stage,
             limits,
             jwt_secret,
             api_key,
-        })))
+        })
     }
 }
 
@@ -385,21 +340,48 @@ mod tests {
         Limits::from_stages_json(&text, "dev").expect("dev limits");
     }
 
+    /// What the command line `args` makes, with the endpoint on the command line so that the
+    /// test's own environment cannot supply or spoil it.
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        parse_with("http://127.0.0.1:8000", args)
+    }
+
+    fn parse_with(endpoint: &str, args: &[&str]) -> Result<Cli, clap::Error> {
+        let args = ["local-server", "--dynamodb-endpoint", endpoint]
+            .into_iter()
+            .chain(args.iter().copied());
+        Cli::try_parse_from(args)
+    }
+
     #[test]
-    fn flags_override_the_environment_and_the_file() {
-        let env = |k: &str| match k {
-            ENDPOINT_VAR => Some("http://127.0.0.1:8000".to_owned()),
-            "LOCAL_THROTTLE_BURST" => Some("7".to_owned()),
-            "PORT" => Some("4000".to_owned()),
-            _ => None,
-        };
-        let args = ["--port", "0", "--quota-limit=3"].map(str::to_owned);
-        let Command::Serve(s) = Settings::parse(args, env).expect("settings") else {
-            panic!("not serve");
-        };
+    fn flags_override_the_stages_file() {
+        let cli = parse(&["--port", "0", "--quota-limit=3", "--throttle-burst", "7"]).expect("cli");
+        let s = Settings::from_cli(cli, |_| None).expect("settings");
         assert_eq!(s.port, 0);
         assert_eq!(s.limits.throttle.burst_limit, 7.0);
         assert_eq!(s.limits.usage_plan.quota_limit, 3);
+    }
+
+    #[test]
+    fn the_secret_and_key_come_from_the_environment_only() {
+        let cli = parse(&[]).expect("cli");
+        let env = |k: &str| match k {
+            JWT_SECRET_VAR => Some("ab".repeat(32)),
+            API_KEY_VAR => Some("k".repeat(20)),
+            _ => None,
+        };
+        let s = Settings::from_cli(cli.clone(), env).expect("settings");
+        assert_eq!(s.jwt_secret, Some(vec![0xab; 32]));
+        assert_eq!(s.api_key.as_deref(), Some("k".repeat(20).as_str()));
+        for (var, value) in [
+            (JWT_SECRET_VAR, "abc"),
+            (JWT_SECRET_VAR, "ab"),
+            (API_KEY_VAR, "short"),
+        ] {
+            let e = Settings::from_cli(cli.clone(), |k| (k == var).then(|| value.to_owned()))
+                .expect_err(value);
+            assert!(e.to_string().contains(var), "{e}");
+        }
     }
 
     #[test]
@@ -418,11 +400,47 @@ mod tests {
     }
 
     #[test]
-    fn unknown_options_and_bad_numbers_are_usage_errors() {
-        let env = |k: &str| (k == ENDPOINT_VAR).then(|| "http://127.0.0.1:1".to_owned());
-        for args in [vec!["--bogus"], vec!["--port", "x"], vec!["--port"]] {
-            let r = Settings::parse(args.iter().map(|s| (*s).to_owned()), env);
-            assert!(matches!(r, Err(ConfigError::Usage(_))), "{args:?}");
+    fn unknown_options_and_bad_values_are_usage_errors() {
+        for args in [
+            &["--bogus"][..],
+            &["--port", "x"],
+            &["--port"],
+            &["--table", "no spaces"],
+            &["--quota-period", "YEAR"],
+        ] {
+            let e = parse(args).expect_err("a usage error");
+            assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
+        }
+        let e = parse_with("http://10.0.0.1:8000", &[]).expect_err("not loopback");
+        assert!(
+            e.to_string()
+                .contains("local mode never talks to another host"),
+            "{e}"
+        );
+    }
+
+    /// docs/LOCAL.md's table of options is the one copy in the docs: it names every flag and
+    /// every variable the command line reads, and the two environment-only ones.
+    #[test]
+    fn the_docs_table_names_every_flag_and_variable() {
+        use clap::CommandFactory;
+        let docs = include_str!("../../docs/LOCAL.md");
+        let cli = Cli::command();
+        let mut names: Vec<String> = vec![JWT_SECRET_VAR.to_owned(), API_KEY_VAR.to_owned()];
+        for arg in cli.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if long == "help" {
+                continue;
+            }
+            names.push(format!("`--{long}"));
+            let env = arg.get_env().expect("every flag has a variable");
+            names.push(format!("`{}`", env.to_string_lossy()));
+        }
+        for name in names {
+            assert!(
+                docs.contains(&name),
+                "docs/LOCAL.md does not mention {name}"
+            );
         }
     }
 }

@@ -14,14 +14,15 @@ use api_contract::{Contract, GatewayResponses, Location, Operation};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
-use hyper::{Method, Request, Response, StatusCode};
-use items_core::domain::Owner;
+use hyper::{Request, Response};
 use items_core::events::ProxyEvent;
 use items_core::{App, DynamoStore, Route};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use crate::identity::{self, Identity, TOKEN_LIFETIME_SECONDS};
-use crate::throttle::{Refusal, Throttles};
+use crate::credentials;
+use crate::identity::{self, Identity};
+use crate::responses::{self, refusal};
+use crate::throttle::Throttles;
 
 /// API Gateway's payload limit.
 pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
@@ -29,10 +30,8 @@ pub const MAX_PAYLOAD_BYTES: usize = 10 * 1024 * 1024;
 pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(29);
 /// `requestContext.stage` of local events.
 pub const STAGE: &str = "local";
-/// The local-only route that hands out credentials.
-pub const CREDENTIALS_PATH: &str = "/_local/credentials";
 
-type HttpResponse = Response<Full<Bytes>>;
+pub(crate) use crate::responses::{GatewayError, HttpResponse};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayInitError {
@@ -50,133 +49,6 @@ pub enum GatewayInitError {
         path: String,
         detail: String,
     },
-}
-
-/// An answer API Gateway gives itself, before or instead of the function's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GatewayError {
-    /// The gateway response type, e.g. `UNAUTHORIZED`.
-    pub response_type: &'static str,
-    /// API Gateway's own status for it, used when `api/gateway-responses.json` sets none.
-    pub status: u16,
-    /// `$context.error.messageString`.
-    pub message: String,
-    /// `$context.error.validationErrorString`.
-    pub validation: Option<String>,
-    /// `x-amzn-ErrorType`.
-    pub error_type: &'static str,
-}
-
-impl GatewayError {
-    fn new(
-        response_type: &'static str,
-        status: u16,
-        error_type: &'static str,
-        message: &str,
-    ) -> Self {
-        Self {
-            response_type,
-            status,
-            message: message.to_owned(),
-            validation: None,
-            error_type,
-        }
-    }
-    pub fn throttled() -> Self {
-        Self::new(
-            "THROTTLED",
-            429,
-            "TooManyRequestsException",
-            "Too Many Requests",
-        )
-    }
-    pub fn quota_exceeded() -> Self {
-        Self::new(
-            "QUOTA_EXCEEDED",
-            429,
-            "LimitExceededException",
-            "Limit Exceeded",
-        )
-    }
-    pub fn no_route() -> Self {
-        Self::new(
-            "MISSING_AUTHENTICATION_TOKEN",
-            403,
-            "MissingAuthenticationTokenException",
-            "Missing Authentication Token",
-        )
-    }
-    pub fn unauthorized(message: &str) -> Self {
-        Self::new("UNAUTHORIZED", 401, "UnauthorizedException", message)
-    }
-    pub fn invalid_api_key() -> Self {
-        Self::new("INVALID_API_KEY", 403, "ForbiddenException", "Forbidden")
-    }
-    pub fn bad_parameters(message: &str) -> Self {
-        Self::new(
-            "BAD_REQUEST_PARAMETERS",
-            400,
-            "BadRequestException",
-            message,
-        )
-    }
-    pub fn bad_body(validation: String) -> Self {
-        Self {
-            validation: Some(validation),
-            ..Self::new(
-                "BAD_REQUEST_BODY",
-                400,
-                "BadRequestException",
-                "Invalid request body",
-            )
-        }
-    }
-    pub fn too_large() -> Self {
-        Self::new(
-            "REQUEST_TOO_LARGE",
-            413,
-            "RequestEntityTooLargeException",
-            "Request Too Long",
-        )
-    }
-    pub fn integration_failure() -> Self {
-        Self::new(
-            "INTEGRATION_FAILURE",
-            502,
-            "InternalServerErrorException",
-            "Internal server error",
-        )
-    }
-    pub fn integration_timeout() -> Self {
-        Self::new(
-            "INTEGRATION_TIMEOUT",
-            504,
-            "InternalServerErrorException",
-            "Endpoint request timed out",
-        )
-    }
-}
-
-fn refusal(r: Refusal) -> GatewayError {
-    match r {
-        Refusal::Throttled => GatewayError::throttled(),
-        Refusal::QuotaExceeded => GatewayError::quota_exceeded(),
-    }
-}
-
-/// Fills a gateway response's detail template the way API Gateway does: `messageString` is a
-/// quoted JSON string, `validationErrorString` is not. The result is parsed as JSON.
-pub fn render_detail(template: &str, message: &str, validation: Option<&str>) -> Value {
-    let quoted = Value::String(message.to_owned()).to_string();
-    let escaped = Value::String(validation.unwrap_or_default().to_owned()).to_string();
-    let escaped = escaped
-        .strip_prefix('"')
-        .and_then(|s| s.strip_suffix('"'))
-        .unwrap_or_default();
-    let text = template
-        .replace("$context.error.validationErrorString", escaped)
-        .replace("$context.error.messageString", &quoted);
-    serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
 struct CompiledOperation {
@@ -216,39 +88,13 @@ fn header_str<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 
-/// Percent-decodes a query string component (API Gateway hands the function decoded values).
-pub fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).copied().and_then(hex),
-            bytes.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
+/// The name/value pairs of a query string, percent-decoded (API Gateway hands the function
+/// decoded values), repeats kept in order. A `+` stays a `+`: it is not read as a space, as it
+/// is in an HTML form's encoding.
 pub fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
-    raw.unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| match pair.split_once('=') {
-            Some((k, v)) => (percent_decode(k), percent_decode(v)),
-            None => (percent_decode(pair), String::new()),
-        })
+    let raw = raw.unwrap_or_default().replace('+', "%2B");
+    form_urlencoded::parse(raw.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
@@ -349,41 +195,7 @@ impl Gateway {
 
     /// A gateway response, as `api/gateway-responses.json` shapes it.
     pub fn render(&self, e: &GatewayError, request_id: &str) -> HttpResponse {
-        let fallback = if e.status >= 500 {
-            "DEFAULT_5XX"
-        } else {
-            "DEFAULT_4XX"
-        };
-        let entry = self
-            .responses
-            .get(e.response_type)
-            .or_else(|| self.responses.get(fallback));
-        let status = entry.and_then(|r| r.status_code).unwrap_or(e.status);
-        let mut body = Map::new();
-        if let Some(r) = entry {
-            body.insert(
-                "type".into(),
-                json!(format!("{}{}", self.responses.type_prefix, r.problem)),
-            );
-            body.insert("title".into(), json!(r.title));
-        }
-        body.insert("status".into(), json!(status));
-        if let Some(template) = entry.and_then(|r| r.detail.as_deref()) {
-            body.insert(
-                "detail".into(),
-                render_detail(template, &e.message, e.validation.as_deref()),
-            );
-        }
-        body.insert("requestId".into(), json!(request_id));
-        let mut response = Response::new(Full::new(Bytes::from(Value::Object(body).to_string())));
-        *response.status_mut() =
-            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let headers = response.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&self.responses.content_type) {
-            headers.insert(header::CONTENT_TYPE, v);
-        }
-        headers.insert("x-amzn-errortype", HeaderValue::from_static(e.error_type));
-        response
+        responses::render(&self.responses, e, request_id)
     }
 
     async fn process(
@@ -395,9 +207,9 @@ impl Gateway {
     ) -> Result<HttpResponse, GatewayError> {
         let now = Instant::now();
         let path = req.uri().path().to_owned();
-        if path == CREDENTIALS_PATH || path.starts_with("/_local/") {
-            trace.resource = Some(CREDENTIALS_PATH.to_owned());
-            return self.credentials(&req);
+        if path.starts_with(credentials::PREFIX) {
+            trace.resource = Some(credentials::PATH.to_owned());
+            return credentials::answer(&self.identity, req.method(), &path, req.uri().query());
         }
 
         // 1. Stage throttling.
@@ -521,55 +333,6 @@ impl Gateway {
         };
         Ok(integration_response(response))
     }
-
-    /// `GET /_local/credentials?sub=NAME[&format=env]`: an ID token for NAME and the API key.
-    fn credentials(&self, req: &Request<Incoming>) -> Result<HttpResponse, GatewayError> {
-        if req.method() != Method::GET || req.uri().path() != CREDENTIALS_PATH {
-            return Err(GatewayError::no_route());
-        }
-        let query = parse_query(req.uri().query());
-        let value = |name: &str| {
-            query
-                .iter()
-                .rev()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
-        let sub = value("sub")
-            .filter(|s| Owner::parse(s).is_some())
-            .ok_or_else(|| {
-                GatewayError::bad_parameters(&format!(
-                    "sub must be a user name of 1 to {} letters, digits and - _ . @ :",
-                    Owner::MAX_LEN
-                ))
-            })?;
-        let token = self.identity.issue(sub).map_err(|e| {
-            tracing::error!(error = %e, "cannot sign a token");
-            GatewayError::integration_failure()
-        })?;
-        let (content_type, text) = match value("format") {
-            None | Some("json") => (
-                "application/json",
-                json!({
-                    "sub": sub,
-                    "idToken": token,
-                    "apiKey": self.identity.api_key(),
-                    "expiresIn": TOKEN_LIFETIME_SECONDS,
-                })
-                .to_string(),
-            ),
-            Some("env") => (
-                "text/plain; charset=utf-8",
-                format!("ID_TOKEN={token}\nAPI_KEY={}\n", self.identity.api_key()),
-            ),
-            Some(_) => return Err(GatewayError::bad_parameters("format must be json or env")),
-        };
-        let mut response = Response::new(Full::new(Bytes::from(text)));
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        Ok(response)
-    }
 }
 
 /// Checks a body against an operation's model. The detail lists each failure with where it is,
@@ -596,7 +359,6 @@ fn validate_body(validator: &jsonschema::Validator, body: &[u8]) -> Result<(), G
     }
 }
 
-/// The headers the function sees: the client's, plus those API Gateway adds.
 /// The headers a function sees, as API Gateway passes them on: the client's, except that the
 /// gateway owns `X-Forwarded-*` (it appends the client to `X-Forwarded-For` and sets the proto and
 /// port of its own listener), and `Host` is the API's host. A client-sent `X-Forwarded-Proto` or
@@ -661,26 +423,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn message_templates_take_a_quoted_string_and_validation_templates_a_raw_one() {
-        assert_eq!(
-            render_detail("$context.error.messageString", "Unauthorized", None),
-            json!("Unauthorized")
-        );
-        assert_eq!(
-            render_detail(
-                "\"$context.error.validationErrorString\"",
-                "Invalid request body",
-                Some("[/name: \"x\" is bad]")
-            ),
-            json!("[/name: \"x\" is bad]")
-        );
-        assert_eq!(
-            render_detail("\"no such route\"", "m", None),
-            json!("no such route")
-        );
-    }
-
-    #[test]
     fn query_strings_are_decoded_and_keep_repeats() {
         assert_eq!(
             parse_query(Some("a=1&a=2&b=x%20y&c")),
@@ -691,7 +433,13 @@ mod tests {
                 ("c".to_owned(), String::new()),
             ]
         );
-        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert_eq!(
+            parse_query(Some("k=%zz%4&&plus=a+b%2Bc")),
+            vec![
+                ("k".to_owned(), "%zz%4".to_owned()),
+                ("plus".to_owned(), "a+b+c".to_owned()),
+            ]
+        );
     }
 
     #[test]

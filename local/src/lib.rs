@@ -8,8 +8,10 @@
 //! answers until told to stop.
 
 pub mod config;
+pub mod credentials;
 pub mod gateway;
 pub mod identity;
+pub mod responses;
 pub mod throttle;
 
 use std::future::Future;

@@ -4,22 +4,18 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use local_server::config::{Command, HELP, Settings};
+use clap::Parser;
+use local_server::config::{Cli, Settings};
 
 fn main() -> ExitCode {
-    let command = match Settings::parse(std::env::args().skip(1), |k| std::env::var(k).ok()) {
-        Ok(c) => c,
+    // `--help`, and a usage error (exit 2), are clap's.
+    let cli = Cli::parse();
+    let settings = match Settings::from_cli(cli, |k| std::env::var(k).ok()) {
+        Ok(s) => s,
         Err(e) => {
             eprintln!("local-server: {e}");
             return ExitCode::from(2);
         }
-    };
-    let settings = match command {
-        Command::Help => {
-            print!("{HELP}");
-            return ExitCode::SUCCESS;
-        }
-        Command::Serve(s) => s,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -32,7 +28,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(*settings))
+    runtime.block_on(run(settings))
 }
 
 async fn run(settings: Settings) -> ExitCode {

@@ -1,30 +1,40 @@
-//! Configuration read once per cold start: the table name from the environment, the DynamoDB
-//! client with timeouts that fit inside the function's timeout.
-//!
-//! The client is built from Lambda's environment directly, not through `aws-config`: Lambda
-//! always hands a function its region and its role's credentials as environment variables, and
-//! `aws-config`'s provider chains (profiles, SSO, STS web identity, ECS, IMDS) cost 0.26 MB of
-//! every zip for credential sources a Lambda function never uses.
+//! Configuration read once per cold start: the table name and the warm-up setting from the
+//! environment, and the DynamoDB client: `aws-config` resolves region, credentials, endpoint URL,
+//! FIPS and dual-stack from Lambda's environment as every AWS SDK does, and this module adds the
+//! timeouts that fit inside the function's timeout and an HTTP client that trusts only Amazon
+//! Trust Services' roots.
 
 use std::time::Duration;
 
+use aws_config::ConfigLoader;
 use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, ProvideCredentials, Region};
 
 /// The table a function works on; set by the stack.
 pub const TABLE_NAME_VAR: &str = "TABLE_NAME";
 
+/// The function's timeout, as the stack sets it (`DEFAULT_TIMEOUT` in `cdk/lib/rust-function.ts`;
+/// `cdk/test/rust-agreement.test.ts` checks that they agree). Everything below is sized to fit.
+pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connecting to DynamoDB must take less than this.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// One attempt of one DynamoDB call.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(1500);
-/// One DynamoDB call, retries included. A request makes at most three calls in a row, so a
-/// request gives up (503) well inside the function timeout the stack sets (10 s).
+/// One DynamoDB call, retries included.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(3);
+/// The most DynamoDB calls a request makes one after the other (an idempotent create: claim the
+/// key, write item and record, release the key after a failure).
+pub const MAX_CALLS_PER_REQUEST: u32 = 3;
 /// The SDK's standard retry mode: exponential backoff with jitter, throttles and transient
 /// errors retried, this many attempts in all.
 pub const MAX_ATTEMPTS: u32 = 3;
+
+// A request gives up (503) inside the function's timeout, never the other way round.
+const _: () = assert!(
+    OPERATION_TIMEOUT.as_millis() * (MAX_CALLS_PER_REQUEST as u128) < FUNCTION_TIMEOUT.as_millis()
+);
+const _: () = assert!(ATTEMPT_TIMEOUT.as_millis() <= OPERATION_TIMEOUT.as_millis());
 
 #[derive(thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -62,11 +72,7 @@ pub fn warm_up() -> Result<bool, ConfigError> {
 
 /// An environment variable that is set and not blank.
 fn env_var(name: &str) -> Option<String> {
-    non_blank(std::env::var(name).ok())
-}
-
-fn non_blank(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.trim().is_empty())
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 /// A `true`/`false` environment setting (any case); `default` when unset.
@@ -97,47 +103,55 @@ pub fn retries() -> RetryConfig {
     RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS)
 }
 
-/// The standard environment variables [`dynamodb_client`] honours. Anything else `aws-config`
-/// would read (profile files, SSO, web identity, container or instance metadata credentials)
-/// does not exist in a Lambda function.
-pub const REGION_VARS: [&str; 2] = ["AWS_REGION", "AWS_DEFAULT_REGION"];
-pub const ENDPOINT_VARS: [&str; 2] = ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"];
-pub const FIPS_VAR: &str = "AWS_USE_FIPS_ENDPOINT";
-pub const DUAL_STACK_VAR: &str = "AWS_USE_DUALSTACK_ENDPOINT";
-
-/// The client every function uses, from Lambda's environment: region, the execution role's
-/// credentials, and the standard endpoint settings (`AWS_ENDPOINT_URL_DYNAMODB` points it at
-/// DynamoDB Local in tests and benchmarks), plus our timeouts and retries.
-pub fn dynamodb_client() -> Result<aws_sdk_dynamodb::Client, ConfigError> {
-    dynamodb_config(|name| std::env::var(name).ok()).map(aws_sdk_dynamodb::Client::from_conf)
+/// The client every function uses: [`dynamodb_config`] of the process's environment.
+pub async fn dynamodb_client() -> Result<aws_sdk_dynamodb::Client, ConfigError> {
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    dynamodb_config(loader)
+        .await
+        .map(aws_sdk_dynamodb::Client::from_conf)
 }
 
-/// [`dynamodb_client`]'s configuration from any variable source (tests pass a map).
-pub fn dynamodb_config(
-    var: impl Fn(&str) -> Option<String>,
+/// The DynamoDB configuration `loader` resolves (tests hand it an environment of their own):
+/// region, credentials and the standard endpoint settings (`AWS_ENDPOINT_URL_DYNAMODB` points it
+/// at DynamoDB Local in tests and benchmarks; `AWS_USE_FIPS_ENDPOINT`,
+/// `AWS_USE_DUALSTACK_ENDPOINT`), plus our timeouts, retries and HTTP client.
+///
+/// A missing region or missing credentials fail init with one sentence: the credentials are
+/// resolved once here (in Lambda, from the environment, at once) rather than at the first
+/// request.
+///
+/// The loader's own providers get the Amazon Trust Services client: the region that would pick
+/// another trust store is what the loader is about to resolve, and in Lambda none of the
+/// providers that would use a client (web identity's STS, container and instance metadata)
+/// runs. Without a client of ours they would build the SDK's default one, whose native root
+/// store costs 4 ms of every cold start (docs/BENCHMARKS.md).
+pub async fn dynamodb_config(
+    loader: ConfigLoader,
 ) -> Result<aws_sdk_dynamodb::Config, ConfigError> {
-    let set = |name: &str| non_blank(var(name));
-    let first = |names: &[&str]| names.iter().find_map(|n| set(n));
-    let flag = |name: &'static str| flag(name, set(name), false);
-    let region = first(&REGION_VARS).ok_or(ConfigError::MissingRegion)?;
-    let (Some(key), Some(secret)) = (set("AWS_ACCESS_KEY_ID"), set("AWS_SECRET_ACCESS_KEY")) else {
-        return Err(ConfigError::MissingCredentials);
-    };
-    // The environment of a process never changes, so reading the keys once is what the SDK's
-    // environment provider would do on every call.
-    let credentials = Credentials::new(key, secret, set("AWS_SESSION_TOKEN"), None, "Environment");
-    let mut conf = base_config(&region)?
-        .credentials_provider(credentials)
-        .use_fips(flag(FIPS_VAR)?)
-        .use_dual_stack(flag(DUAL_STACK_VAR)?);
-    if let Some(endpoint) = first(&ENDPOINT_VARS) {
-        conf = conf.endpoint_url(endpoint);
-    }
-    Ok(conf.build())
+    let shared = loader
+        .http_client(https_client(TrustedRoots::AmazonTrustServices)?)
+        .timeout_config(timeouts())
+        .retry_config(retries())
+        .load()
+        .await;
+    let region = shared
+        .region()
+        .filter(|r| !r.as_ref().trim().is_empty())
+        .ok_or(ConfigError::MissingRegion)?;
+    let roots = TrustedRoots::for_region(region.as_ref());
+    let credentials = shared
+        .credentials_provider()
+        .ok_or(ConfigError::MissingCredentials)?;
+    credentials
+        .provide_credentials()
+        .await
+        .map_err(|_| ConfigError::MissingCredentials)?;
+    Ok(aws_sdk_dynamodb::config::Builder::from(&shared)
+        .http_client(https_client(roots)?)
+        .build())
 }
 
-/// What every client shares: behaviour version, timeouts, retries, and the HTTP client with the
-/// trust store for `region`.
+/// The client settings for a region without `aws-config`: DynamoDB Local's client below.
 fn base_config(region: &str) -> Result<aws_sdk_dynamodb::config::Builder, ConfigError> {
     Ok(aws_sdk_dynamodb::Config::builder()
         .behavior_version(BehaviorVersion::latest())
@@ -167,7 +181,9 @@ impl TrustedRoots {
     /// Amazon Trust Services roots for the regions of the commercial `aws` partition (its
     /// `regionRegex` in the SDK's partition table: `^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$`),
     /// where AWS documents that its endpoints use them. Other partitions (China, GovCloud,
-    /// the isolated and sovereign regions) keep the machine's store.
+    /// the isolated and sovereign regions) keep the machine's store. The rule is written out
+    /// here because the SDK for Rust resolves partitions only inside its endpoint resolvers and
+    /// exposes no way to ask for a region's partition (awslabs/aws-sdk-rust#811).
     pub fn for_region(region: &str) -> Self {
         let mut parts = region.split('-');
         let commercial = matches!(
@@ -238,14 +254,16 @@ pub fn dynamodb_local_client(endpoint: &str) -> Result<aws_sdk_dynamodb::Client,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use aws_types::os_shim_internal::{Env, Fs};
 
-    fn config(vars: &[(&str, &str)]) -> Result<aws_sdk_dynamodb::Config, ConfigError> {
-        let vars: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        dynamodb_config(|name| vars.get(name).cloned())
+    /// What [`dynamodb_config`] makes of `vars` alone: no profile files, no instance metadata.
+    async fn config(vars: &[(&str, &str)]) -> Result<aws_sdk_dynamodb::Config, ConfigError> {
+        let mut vars = vars.to_vec();
+        vars.push(("AWS_EC2_METADATA_DISABLED", "true"));
+        let loader = aws_config::defaults(BehaviorVersion::latest())
+            .env(Env::from_slice(&vars))
+            .fs(Fs::from_slice(&[]));
+        dynamodb_config(loader).await
     }
 
     const LAMBDA: [(&str, &str); 4] = [
@@ -255,34 +273,43 @@ mod tests {
         ("AWS_SESSION_TOKEN", "token"),
     ];
 
-    #[test]
-    fn lambdas_environment_makes_a_client() {
-        let conf = config(&LAMBDA).expect("config");
+    #[tokio::test]
+    async fn lambdas_environment_makes_a_client() {
+        let conf = config(&LAMBDA).await.expect("config");
         assert_eq!(conf.region().map(Region::as_ref), Some("eu-west-1"));
     }
 
-    #[test]
-    fn the_region_falls_back_to_aws_default_region() {
+    #[tokio::test]
+    async fn the_region_falls_back_to_aws_default_region() {
         let conf = config(&[
             ("AWS_DEFAULT_REGION", "us-west-2"),
             ("AWS_ACCESS_KEY_ID", "a"),
             ("AWS_SECRET_ACCESS_KEY", "b"),
         ])
+        .await
         .expect("config");
         assert_eq!(conf.region().map(Region::as_ref), Some("us-west-2"));
     }
 
-    #[test]
-    fn missing_region_or_credentials_fail_init_with_a_sentence() {
-        assert_eq!(config(&LAMBDA[1..]).err(), Some(ConfigError::MissingRegion));
+    #[tokio::test]
+    async fn missing_region_or_credentials_fail_init_with_a_sentence() {
+        assert_eq!(
+            config(&LAMBDA[1..]).await.err(),
+            Some(ConfigError::MissingRegion)
+        );
+        let blank_region = [("AWS_REGION", " "), LAMBDA[1], LAMBDA[2]];
+        assert_eq!(
+            config(&blank_region).await.err(),
+            Some(ConfigError::MissingRegion)
+        );
         let no_secret = [LAMBDA[0], LAMBDA[1]];
         assert_eq!(
-            config(&no_secret).err(),
+            config(&no_secret).await.err(),
             Some(ConfigError::MissingCredentials)
         );
         let blank_key = [LAMBDA[0], ("AWS_ACCESS_KEY_ID", " "), LAMBDA[2]];
         assert_eq!(
-            config(&blank_key).err(),
+            config(&blank_key).await.err(),
             Some(ConfigError::MissingCredentials)
         );
         assert!(
@@ -293,18 +320,25 @@ mod tests {
     }
 
     #[test]
-    fn fips_and_dual_stack_take_only_true_or_false() {
-        for (value, ok) in [
-            ("TRUE", true),
-            ("false", true),
-            ("yes", false),
-            ("1", false),
+    fn the_warm_up_setting_takes_only_true_or_false() {
+        for (value, want) in [
+            (None, Ok(true)),
+            (Some("TRUE"), Ok(true)),
+            (Some("false"), Ok(false)),
+            (
+                Some("yes"),
+                Err(ConfigError::NotABoolean(WARM_UP_VAR, "yes".into())),
+            ),
+            (
+                Some("1"),
+                Err(ConfigError::NotABoolean(WARM_UP_VAR, "1".into())),
+            ),
         ] {
-            let mut vars = LAMBDA.to_vec();
-            vars.push((DUAL_STACK_VAR, value));
-            let got = config(&vars).err();
-            let want = (!ok).then(|| ConfigError::NotABoolean(DUAL_STACK_VAR, value.into()));
-            assert_eq!(got, want, "{value}");
+            assert_eq!(
+                flag(WARM_UP_VAR, value.map(str::to_owned), true),
+                want,
+                "{value:?}"
+            );
         }
     }
 }

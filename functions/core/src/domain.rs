@@ -1,12 +1,14 @@
 //! Domain types. Each can only hold a valid value: parse, don't validate.
 //!
-//! The limits here are the ones `api/openapi.json` states; `tests/contract.rs` runs one table of
-//! good and bad inputs through both and checks that they agree.
+//! The limits here are the ones `api/openapi.json` states: `api/tests/agreement.rs` checks each
+//! constant against the contract's schemas and runs one table of good and bad bodies through both.
 
 use std::fmt;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+
+use crate::clock::Timestamp;
 
 /// A problem with one field of a request, located by a JSON pointer (RFC 6901) for body fields
 /// or by the parameter or header name for everything else.
@@ -118,7 +120,7 @@ fn parse_line(s: &str, max: usize) -> Result<String, String> {
     Ok(s.to_owned())
 }
 
-/// An item's name: 1 to 200 characters, not all spaces, no control characters.
+/// An item's name: 1 to [`NAME_MAX_CHARS`] characters, not all spaces, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct Name(String);
@@ -132,7 +134,8 @@ impl Name {
     }
 }
 
-/// An item's description: 0 to 2000 characters; tab, LF and CR are the only control characters.
+/// An item's description: 0 to [`DESCRIPTION_MAX_CHARS`] characters; tab, LF and CR are the only
+/// control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[serde(transparent)]
 pub struct Description(String);
@@ -157,7 +160,7 @@ impl Description {
     }
 }
 
-/// One tag: 1 to 50 characters, not all spaces, no control characters.
+/// One tag: 1 to [`TAG_MAX_CHARS`] characters, not all spaces, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Tag(String);
@@ -171,7 +174,7 @@ impl Tag {
     }
 }
 
-/// An item's tags: at most 20, no two equal, in the order the client gave them.
+/// An item's tags: at most [`TAGS_MAX_ITEMS`], no two equal, in the order the client gave them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[serde(transparent)]
 pub struct Tags(Vec<Tag>);
@@ -268,8 +271,8 @@ pub struct Item {
     pub description: Description,
     pub tags: Tags,
     pub version: Version,
-    pub created_at: String,
-    pub updated_at: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 const FIELDS: [&str; 3] = ["name", "description", "tags"];

@@ -15,7 +15,8 @@ use crate::domain::{FieldError, ItemId, Version};
 /// Largest request body accepted. The largest valid item, with every character `\u`-escaped,
 /// is well under this.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
-/// Page size when the client gives none, and the bounds of `limit`.
+/// Page size when the client gives none, and the bounds of `limit` (the contract's `Limit`
+/// parameter; `api/tests/agreement.rs` checks they agree).
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
 
@@ -328,15 +329,18 @@ pub fn item_id(raw: Option<&str>) -> Result<ItemId, Problem> {
         .ok_or_else(|| Problem::field("id", "must be an item id: a lowercase UUID"))
 }
 
-/// Reads the `limit` query parameter: absent → the default, otherwise a plain integer 1–100.
+/// Reads the `limit` query parameter: absent → the default, otherwise a plain integer from 1
+/// to [`MAX_LIMIT`], in at most as many digits as [`MAX_LIMIT`] has.
 pub fn limit(raw: Option<&str>) -> Result<u32, Problem> {
+    const MAX_DIGITS: usize = MAX_LIMIT.ilog10() as usize + 1;
     let Some(raw) = raw else {
         return Ok(DEFAULT_LIMIT);
     };
-    let parsed = (!raw.is_empty() && raw.len() <= 3 && raw.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| raw.parse::<u32>().ok())
-        .flatten()
-        .filter(|n| (1..=MAX_LIMIT).contains(n));
+    let parsed =
+        (!raw.is_empty() && raw.len() <= MAX_DIGITS && raw.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| raw.parse::<u32>().ok())
+            .flatten()
+            .filter(|n| (1..=MAX_LIMIT).contains(n));
     parsed.ok_or_else(|| {
         Problem::field(
             "limit",

@@ -2,6 +2,7 @@
 //! HTTP mapping, identity and telemetry. A route's `main.rs` only calls [`run`] with its [`Route`].
 
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod cursor;
 pub mod domain;
@@ -14,18 +15,38 @@ pub mod table;
 pub mod telemetry;
 
 pub use routes::{App, Route};
-pub use store::{DynamoStore, ItemStore};
+pub use store::{DynamoStore, IdempotencyStore, ItemStore};
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Instant;
+
+use routes::handler::{self, Handler};
 
 /// A route function's whole `main`: logging, the DynamoDB client and table from the
 /// environment, the connection warm-up when [`config::warm_up`] says so, then the Lambda
 /// runtime loop. A missing or malformed setting fails the cold start with one sentence naming
 /// it. A failed warm-up only logs a warning: the first request then connects, as it would with
 /// the warm-up off.
-pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
+///
+/// The route is matched here, before any future exists and inlined into `main`, where it is a
+/// constant: each function's binary then links only its own handler and the DynamoDB calls it
+/// makes, not all five.
+#[inline(always)]
+pub fn run(route: Route) -> Pin<Box<dyn Future<Output = Result<(), lambda_http::Error>>>> {
+    match route {
+        Route::CreateItem => Box::pin(serve::<handler::Create>()),
+        Route::GetItem => Box::pin(serve::<handler::Get>()),
+        Route::ListItems => Box::pin(serve::<handler::List>()),
+        Route::UpdateItem => Box::pin(serve::<handler::Update>()),
+        Route::DeleteItem => Box::pin(serve::<handler::Delete>()),
+    }
+}
+
+async fn serve<H: Handler>() -> Result<(), lambda_http::Error> {
+    let route = H::ROUTE;
     telemetry::init();
-    let store = DynamoStore::new(config::dynamodb_client()?, config::table_name()?);
+    let store = DynamoStore::new(config::dynamodb_client().await?, config::table_name()?);
     if config::warm_up()? {
         let started = Instant::now();
         let outcome = store.warm_up(route.warm_up_call()).await;
@@ -45,5 +66,5 @@ pub async fn run(route: Route) -> Result<(), lambda_http::Error> {
         }
     }
     let app = App::new(store);
-    lambda_http::run(lambda_http::service_fn(|req| app.handle(route, req))).await
+    lambda_http::run(lambda_http::service_fn(|req| app.handle_as::<H>(req))).await
 }

@@ -6,6 +6,7 @@
 //! request id.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::time::Instant;
 
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
@@ -14,11 +15,12 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 
 use crate::auth;
+use crate::clock::{Clock, SystemClock};
 use crate::cursor::Cursor;
 use crate::domain::{Item, ItemId, ItemPatch, NewItem, Version};
 use crate::http::{self as h, IfMatch, Problem, ProblemKind};
-use crate::idempotency::{self, Claim, IdempotencyKey, StoredResponse};
-use crate::store::{Expect, ItemStore, StoreError, WarmUpCall};
+use crate::idempotency::{self, Created, Fingerprint, IdempotencyKey, Refused, StoredResponse};
+use crate::store::{Expect, IdempotencyStore, ItemStore, StoreError, WarmUpCall};
 use crate::telemetry;
 
 /// The routes, one per Lambda function. Which method and path each serves is the contract's
@@ -70,7 +72,7 @@ impl Route {
 
 /// Why a request did not succeed.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     Client(Problem),
     Store(StoreError),
 }
@@ -116,28 +118,6 @@ fn in_progress() -> Problem {
     }
 }
 
-fn epoch_seconds() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
-}
-
-/// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-11-29T04:36:31.123Z`.
-pub fn now_rfc3339() -> String {
-    let t = time::OffsetDateTime::now_utc();
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.millisecond()
-    )
-}
-
 /// The page a list returns.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -146,20 +126,46 @@ struct ItemPage {
     next_cursor: Option<String>,
 }
 
-/// The application: a store and the handlers over it.
+/// The application: a store, a clock and the handlers over them.
 #[derive(Debug, Clone)]
-pub struct App<S> {
+pub struct App<S, C = SystemClock> {
     pub store: S,
+    pub clock: C,
 }
 
-impl<S: ItemStore> App<S> {
+impl<S> App<S> {
+    /// The application on the system's clock.
     pub fn new(store: S) -> Self {
-        Self { store }
+        Self::with_clock(store, SystemClock)
     }
+}
 
+impl<S, C> App<S, C> {
+    pub fn with_clock(store: S, clock: C) -> Self {
+        Self { store, clock }
+    }
+}
+
+impl<S: ItemStore + IdempotencyStore, C: Clock> App<S, C> {
     /// Runs one route for one request and logs one line about it. Never fails: every outcome
     /// is a response.
     pub async fn handle(&self, route: Route, req: Request) -> Result<Response<Body>, Infallible> {
+        match route {
+            Route::CreateItem => self.handle_as::<handler::Create>(req).await,
+            Route::GetItem => self.handle_as::<handler::Get>(req).await,
+            Route::ListItems => self.handle_as::<handler::List>(req).await,
+            Route::UpdateItem => self.handle_as::<handler::Update>(req).await,
+            Route::DeleteItem => self.handle_as::<handler::Delete>(req).await,
+        }
+    }
+
+    /// [`App::handle`] for a route known at compile time: a function's binary then holds only
+    /// its own handler and the DynamoDB calls it makes (see [`crate::run`]).
+    pub(crate) async fn handle_as<H: handler::Handler>(
+        &self,
+        req: Request,
+    ) -> Result<Response<Body>, Infallible> {
+        let route = H::ROUTE;
         let started = Instant::now();
         let request_id = auth::api_request_id(&req);
         let (method, resource) = match req.request_context_ref() {
@@ -169,13 +175,7 @@ impl<S: ItemStore> App<S> {
             ),
             _ => (req.method().to_string(), String::new()),
         };
-        let outcome = match route {
-            Route::CreateItem => self.create(&req).await,
-            Route::GetItem => self.get(&req).await,
-            Route::ListItems => self.list(&req).await,
-            Route::UpdateItem => self.update(&req).await,
-            Route::DeleteItem => self.delete(&req).await,
-        };
+        let outcome = H::respond(self, &req).await;
         let response = match outcome {
             Ok(response) => response,
             Err(Failure::Client(problem)) => problem.with_request_id(&request_id).into_response(),
@@ -205,63 +205,45 @@ impl<S: ItemStore> App<S> {
         let key = idempotency_key(req)?;
         let body = h::json_object(req.headers(), req.body().as_ref())?;
         let new = NewItem::from_json(&body).map_err(Problem::validation)?;
-        let fingerprint = key.as_ref().map(|_| idempotency::fingerprint(&new));
-        let now = now_rfc3339();
+        let fingerprint = key.as_ref().map(|_| Fingerprint::of(&new));
+        let now = self.clock.now();
         let item = Item {
             id: ItemId::new(),
             name: new.name,
             description: new.description,
             tags: new.tags,
             version: Version::FIRST,
-            created_at: now.clone(),
+            created_at: now,
             updated_at: now,
         };
         let location = format!("{}/{}", collection_path(req), item.id);
+        let response = created(&item, &location);
         let (Some(key), Some(fingerprint)) = (key, fingerprint) else {
             self.store.create(&owner, &item).await?;
             telemetry::count("ItemsCreated", Route::CreateItem.function_name());
-            return Ok(created(&item, &location));
+            return Ok(response);
         };
-        let epoch = epoch_seconds();
-        match self
-            .store
-            .claim_key(&owner, &key, &fingerprint, epoch)
-            .await?
-        {
-            Claim::Acquired => {}
-            Claim::InProgress => return Err(in_progress().into()),
-            Claim::Mismatch => {
-                return Err(Problem::new(
-                    ProblemKind::IdempotencyKeyReused,
-                    "this Idempotency-Key was used with a different request body",
-                )
-                .into());
-            }
-            Claim::Completed(stored) => return Ok(replay(&stored)),
-        }
-        let response = created(&item, &location);
         let stored = StoredResponse {
             status: response.status().as_u16(),
             body: String::from_utf8_lossy(response.body().as_ref()).into_owned(),
             etag: item.version.etag(),
             location,
         };
-        match self
-            .store
-            .create_with_key(&owner, &item, &key, &fingerprint, &stored, epoch)
+        match idempotency::create(&self.store, &owner, &key, &fingerprint, &item, &stored, now)
             .await
         {
-            Ok(()) => {
+            Ok(Created::Now) => {
                 telemetry::count("ItemsCreated", Route::CreateItem.function_name());
                 Ok(response)
             }
-            Err(e) => {
-                // A failed first attempt must not keep the key: release it so a retry runs.
-                if let Err(release) = self.store.release_key(&owner, &key, &fingerprint).await {
-                    tracing::warn!(error = ?release, "could not release an idempotency key");
-                }
-                Err(e.into())
-            }
+            Ok(Created::Before(first)) => Ok(replay(&first)),
+            Err(Refused::InProgress) => Err(in_progress().into()),
+            Err(Refused::Mismatch) => Err(Problem::new(
+                ProblemKind::IdempotencyKeyReused,
+                "this Idempotency-Key was used with a different request body",
+            )
+            .into()),
+            Err(Refused::Store(e)) => Err(e.into()),
         }
     }
 
@@ -274,9 +256,7 @@ impl<S: ItemStore> App<S> {
             .get(&owner, id)
             .await?
             .ok_or(StoreError::NotFound)?;
-        let mut response = h::ok_json(StatusCode::OK, &item);
-        h::set_etag(&mut response, item.version);
-        Ok(response)
+        Ok(item_response(StatusCode::OK, &item))
     }
 
     async fn list(&self, req: &Request) -> Result<Response<Body>, Failure> {
@@ -309,12 +289,10 @@ impl<S: ItemStore> App<S> {
         let patch = ItemPatch::from_json(&body).map_err(Problem::validation)?;
         let item = self
             .store
-            .update(&owner, id, &patch, &expect, &now_rfc3339())
+            .update(&owner, id, &patch, &expect, self.clock.now())
             .await?;
         telemetry::count("ItemsUpdated", Route::UpdateItem.function_name());
-        let mut response = h::ok_json(StatusCode::OK, &item);
-        h::set_etag(&mut response, item.version);
-        Ok(response)
+        Ok(item_response(StatusCode::OK, &item))
     }
 
     async fn delete(&self, req: &Request) -> Result<Response<Body>, Failure> {
@@ -328,6 +306,42 @@ impl<S: ItemStore> App<S> {
     }
 }
 
+/// Each route's handler as a type, for [`App::handle_as`].
+pub(crate) mod handler {
+    use super::*;
+
+    pub(crate) trait Handler {
+        const ROUTE: Route;
+        fn respond<S: ItemStore + IdempotencyStore, C: Clock>(
+            app: &App<S, C>,
+            req: &Request,
+        ) -> impl Future<Output = Result<Response<Body>, Failure>> + Send;
+    }
+
+    macro_rules! handlers {
+        ($($name:ident: $route:ident => $method:ident),* $(,)?) => {$(
+            pub(crate) struct $name;
+            impl Handler for $name {
+                const ROUTE: Route = Route::$route;
+                fn respond<S: ItemStore + IdempotencyStore, C: Clock>(
+                    app: &App<S, C>,
+                    req: &Request,
+                ) -> impl Future<Output = Result<Response<Body>, Failure>> + Send {
+                    app.$method(req)
+                }
+            }
+        )*};
+    }
+
+    handlers! {
+        Create: CreateItem => create,
+        Get: GetItem => get,
+        List: ListItems => list,
+        Update: UpdateItem => update,
+        Delete: DeleteItem => delete,
+    }
+}
+
 /// A function only ever receives its own method behind API Gateway; anything else is a wiring
 /// mistake, answered as the API answers an unknown method rather than acted on.
 fn expect_method(req: &Request, method: &Method) -> Result<(), Problem> {
@@ -338,9 +352,15 @@ fn expect_method(req: &Request, method: &Method) -> Result<(), Problem> {
     }
 }
 
-fn created(item: &Item, location: &str) -> Response<Body> {
-    let mut response = h::ok_json(StatusCode::CREATED, item);
+/// An item as the body, its version as the ETag.
+fn item_response(status: StatusCode, item: &Item) -> Response<Body> {
+    let mut response = h::ok_json(status, item);
     h::set_etag(&mut response, item.version);
+    response
+}
+
+fn created(item: &Item, location: &str) -> Response<Body> {
+    let mut response = item_response(StatusCode::CREATED, item);
     if let Ok(location) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -377,12 +397,7 @@ fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, Problem> {
         .ok()
         .and_then(IdempotencyKey::parse)
         .map(Some)
-        .ok_or_else(|| {
-            Problem::field(
-                "Idempotency-Key",
-                "must be 1 to 128 characters of letters, digits, '_', '.', ':' and '-'",
-            )
-        })
+        .ok_or_else(|| Problem::field("Idempotency-Key", &IdempotencyKey::rule()))
 }
 
 fn path_id(req: &Request) -> Result<ItemId, Problem> {
@@ -418,13 +433,6 @@ mod tests {
         for r in Route::ALL {
             assert_eq!(Route::from_function_name(r.function_name()), Some(r));
         }
-    }
-
-    #[test]
-    fn timestamps_are_rfc3339_utc_with_milliseconds() {
-        let t = now_rfc3339();
-        assert!(t.ends_with('Z'), "{t}");
-        assert_eq!(t.len(), "2026-11-29T04:36:31.123Z".len(), "{t}");
     }
 
     #[test]

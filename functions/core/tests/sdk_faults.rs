@@ -26,9 +26,10 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use helpers::{EventExt, TestApp, TestResponse, event, item_path};
+use helpers::{EventExt, TestApp, TestResponse, app_over, event, item_path};
 use items_core::config::{self, ATTEMPT_TIMEOUT, MAX_ATTEMPTS, OPERATION_TIMEOUT};
-use items_core::{App, DynamoStore, Route, telemetry};
+use items_core::store::record;
+use items_core::{Route, telemetry};
 
 const TABLE: &str = "items-fault-injection-table";
 const ID: &str = "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
@@ -208,26 +209,29 @@ fn app_with(
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(conf);
     let app = TestApp {
-        app: App::new(DynamoStore::new(client.clone(), TABLE)),
+        app: app_over(&client, TABLE),
         client,
         table: TABLE.to_owned(),
     };
     (app, fake)
 }
 
-/// The production client (`config::dynamodb_config`, from Lambda's environment variables) with
-/// the fake at its connector: where it sends a request, and with which credentials.
+/// The production client (`config::dynamodb_config`, from Lambda's environment variables alone:
+/// no profile files, no instance metadata) with the fake at its connector: where it sends a
+/// request, and with which credentials.
 async fn first_call_from_environment(vars: &[(&str, &str)]) -> Call {
-    let vars: std::collections::HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+    let mut vars = vars.to_vec();
+    vars.push(("AWS_EC2_METADATA_DISABLED", "true"));
     let fake = FakeDynamo {
         script: Arc::new(|_, _| Answer::Ok("{}".into())),
         calls: Arc::default(),
     };
     let connector = SharedHttpConnector::new(fake.clone());
-    let conf = config::dynamodb_config(|name| vars.get(name).cloned())
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .env(aws_types::os_shim_internal::Env::from_slice(&vars))
+        .fs(aws_types::os_shim_internal::Fs::from_slice(&[]));
+    let conf = config::dynamodb_config(loader)
+        .await
         .expect("config")
         .to_builder()
         .http_client(http_client_fn(move |_, _| connector.clone()))
@@ -264,14 +268,21 @@ async fn lambdas_environment_picks_region_credentials_and_endpoint() {
     assert_eq!(call.security_token.as_deref(), Some("session-token"));
 
     let mut fips = lambda.to_vec();
-    fips.push((config::FIPS_VAR, "true"));
+    fips.push(("AWS_USE_FIPS_ENDPOINT", "true"));
     let call = first_call_from_environment(&fips).await;
     assert_eq!(call.uri, "https://dynamodb-fips.eu-west-1.amazonaws.com/");
 
     let mut dual = lambda.to_vec();
-    dual.push((config::DUAL_STACK_VAR, "true"));
+    dual.push(("AWS_USE_DUALSTACK_ENDPOINT", "true"));
     let call = first_call_from_environment(&dual).await;
     assert_eq!(call.uri, "https://dynamodb.eu-west-1.api.aws/");
+
+    // A value that is not true or false is aws-config's to judge: it logs a warning and the
+    // setting stays off, as in every AWS SDK.
+    let mut not_a_flag = lambda.to_vec();
+    not_a_flag.push(("AWS_USE_FIPS_ENDPOINT", "yes"));
+    let call = first_call_from_environment(&not_a_flag).await;
+    assert_eq!(call.uri, "https://dynamodb.eu-west-1.amazonaws.com/");
 
     let mut local = lambda.to_vec();
     local.push(("AWS_ENDPOINT_URL", "http://127.0.0.1:9"));
@@ -282,8 +293,8 @@ async fn lambdas_environment_picks_region_credentials_and_endpoint() {
 
 fn item_json(id: &str) -> String {
     serde_json::json!({
-        "PK": {"S": "USER#alice"},
-        "SK": {"S": format!("ITEM#{id}")},
+        "PK": {"S": format!("{}alice", record::OWNER_PREFIX)},
+        "SK": {"S": format!("{}{id}", record::ITEM_PREFIX)},
         "id": {"S": id},
         "name": {"S": "Widget"},
         "description": {"S": ""},
@@ -557,7 +568,11 @@ async fn a_corrupt_item_from_dynamodb_is_an_opaque_500_never_a_panic() {
     let cases = [
         (r#"{"Item":{}}"#.to_owned(), "an empty item"),
         (
-            r#"{"Item":{"PK":{"S":"USER#alice"},"SK":{"S":"ITEM#x"}}}"#.to_owned(),
+            format!(
+                r#"{{"Item":{{"PK":{{"S":"{}alice"}},"SK":{{"S":"{}x"}}}}}}"#,
+                record::OWNER_PREFIX,
+                record::ITEM_PREFIX
+            ),
             "only the keys",
         ),
         (with("name", null.clone()), "no name"),
@@ -620,7 +635,11 @@ async fn a_corrupt_item_from_dynamodb_is_an_opaque_500_never_a_panic() {
 #[tokio::test]
 async fn corrupt_update_and_list_answers_are_an_opaque_500() {
     let cases = [
-        (RouteCall::Update, r#"{}"#.to_owned(), "UpdateItem without attributes"),
+        (
+            RouteCall::Update,
+            r#"{}"#.to_owned(),
+            "UpdateItem without attributes",
+        ),
         (
             RouteCall::Update,
             r#"{"Attributes":{"version":{"N":"2"}}}"#.to_owned(),
@@ -633,8 +652,11 @@ async fn corrupt_update_and_list_answers_are_an_opaque_500() {
         ),
         (
             RouteCall::List,
-            r#"{"Items":[],"LastEvaluatedKey":{"PK":{"S":"USER#alice"},"SK":{"S":"IDEMPOTENCY#k"}}}"#
-                .to_owned(),
+            format!(
+                r#"{{"Items":[],"LastEvaluatedKey":{{"PK":{{"S":"{}alice"}},"SK":{{"S":"{}k"}}}}}}"#,
+                record::OWNER_PREFIX,
+                record::IDEMPOTENCY_PREFIX
+            ),
             "a LastEvaluatedKey that is not an item",
         ),
     ];
@@ -705,8 +727,14 @@ async fn a_throttled_create_transaction_releases_its_idempotency_key_and_answers
     let release: serde_json::Value =
         serde_json::from_str(&calls[calls.len() - 1].body).expect("a JSON request");
     assert_eq!(release["TableName"], TABLE);
-    assert_eq!(release["Key"]["PK"]["S"], "USER#alice");
-    assert_eq!(release["Key"]["SK"]["S"], format!("IDEMPOTENCY#{KEY}"));
+    assert_eq!(
+        release["Key"]["PK"]["S"],
+        format!("{}alice", record::OWNER_PREFIX)
+    );
+    assert_eq!(
+        release["Key"]["SK"]["S"],
+        format!("{}{KEY}", record::IDEMPOTENCY_PREFIX)
+    );
     assert!(
         release["ConditionExpression"]
             .as_str()

@@ -2,8 +2,11 @@
 //! API Gateway REST (v1) proxy events, exactly as a deployed function is called.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
+use items_core::clock::{Clock, SystemClock, Timestamp};
 use items_core::events::ProxyEvent;
 use items_core::table::TableSpec;
 use items_core::{App, DynamoStore, Route, config, telemetry};
@@ -23,10 +26,38 @@ pub fn local_client() -> Client {
     config::dynamodb_local_client(&endpoint).expect("client")
 }
 
+/// The system's clock, moved forward by what a test says has passed.
+#[derive(Debug, Default)]
+pub struct TestClock {
+    passed_ms: AtomicI64,
+}
+
+impl TestClock {
+    pub fn advance(&self, by: Duration) {
+        let ms = i64::try_from(by.as_millis()).expect("a test-sized duration");
+        self.passed_ms.fetch_add(ms, Ordering::Relaxed);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        let now = SystemClock.now().unix_millis() + self.passed_ms.load(Ordering::Relaxed);
+        Timestamp::from_unix_millis(now).expect("a time within the years 0 to 9999")
+    }
+}
+
 pub struct TestApp {
-    pub app: App<DynamoStore>,
+    pub app: App<DynamoStore, TestClock>,
     pub client: Client,
     pub table: String,
+}
+
+/// The app over `table`, on a [`TestClock`].
+pub fn app_over(client: &Client, table: &str) -> App<DynamoStore, TestClock> {
+    App::with_clock(
+        DynamoStore::new(client.clone(), table),
+        TestClock::default(),
+    )
 }
 
 /// A fresh table and an app over it.
@@ -40,7 +71,7 @@ pub async fn spawn_app() -> TestApp {
         .await
         .expect("create the test table");
     TestApp {
-        app: App::new(DynamoStore::new(client.clone(), &table)),
+        app: app_over(&client, &table),
         client,
         table,
     }

@@ -1,9 +1,14 @@
 //! `Idempotency-Key` on create: a retry never creates twice.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use items_core::Route;
+use items_core::clock::{Clock, SystemClock};
+use items_core::domain::{NewItem, Owner};
+use items_core::idempotency::{Fingerprint, IdempotencyKey, RECORD_TTL_SECONDS};
+use items_core::store::record::{self, Record};
 
 use crate::helpers::{EventExt, TestApp, TestResponse, event, spawn_app};
 
@@ -18,8 +23,31 @@ async fn items_in_table(app: &TestApp) -> usize {
     app.scan_all()
         .await
         .iter()
-        .filter(|r| r["SK"].as_s().is_ok_and(|s| s.starts_with("ITEM#")))
+        .filter(|r| {
+            r["SK"]
+                .as_s()
+                .is_ok_and(|s| s.starts_with(record::ITEM_PREFIX))
+        })
         .count()
+}
+
+/// Writes an idempotency record of alice's as another request left it.
+async fn put_record(app: &TestApp, record: Record) {
+    app.client
+        .put_item()
+        .table_name(&app.table)
+        .set_item(Some(record))
+        .send()
+        .await
+        .unwrap();
+}
+
+fn alice() -> Owner {
+    Owner::parse("alice").unwrap()
+}
+
+fn key(k: &str) -> IdempotencyKey {
+    IdempotencyKey::parse(k).unwrap()
 }
 
 #[tokio::test]
@@ -64,29 +92,17 @@ async fn keys_belong_to_their_caller() {
 #[tokio::test]
 async fn a_request_in_progress_makes_a_duplicate_wait_with_409() {
     let app = spawn_app().await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = SystemClock.now().unix_seconds();
     // Alice's first attempt is running: its record is in progress.
     let fingerprint = {
         let serde_json::Value::Object(m) = serde_json::json!({"name": "n"}) else {
             unreachable!()
         };
-        items_core::idempotency::fingerprint(&items_core::domain::NewItem::from_json(&m).unwrap())
+        Fingerprint::of(&NewItem::from_json(&m).unwrap())
     };
-    app.client
-        .put_item()
-        .table_name(&app.table)
-        .item("PK", AttributeValue::S("USER#alice".into()))
-        .item("SK", AttributeValue::S("IDEMPOTENCY#busy".into()))
-        .item("status", AttributeValue::S("IN_PROGRESS".into()))
-        .item("fingerprint", AttributeValue::S(fingerprint))
-        .item("inProgressUntil", AttributeValue::N((now + 60).to_string()))
-        .item("expiresAt", AttributeValue::N((now + 3600).to_string()))
-        .send()
-        .await
-        .unwrap();
+    let state = record::KeyState::InProgress { until: now + 60 };
+    let busy = record::idempotency_record(&alice(), &key("busy"), &fingerprint, state, now + 3600);
+    put_record(&app, busy).await;
 
     let r = create_with_key(&app, "alice", "busy", r#"{"name":"n"}"#).await;
 
@@ -98,36 +114,51 @@ async fn a_request_in_progress_makes_a_duplicate_wait_with_409() {
 #[tokio::test]
 async fn an_expired_or_abandoned_key_can_be_used_again() {
     let app = spawn_app().await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    for (key, status, until, expires) in [
-        ("expired", "COMPLETED", 0, now - 1),
-        ("abandoned", "IN_PROGRESS", now - 1, now + 3600),
+    let now = SystemClock.now().unix_seconds();
+    for (k, status, until, expires) in [
+        ("expired", record::COMPLETED, 0, now - 1),
+        ("abandoned", record::IN_PROGRESS, now - 1, now + 3600),
     ] {
-        app.client
-            .put_item()
-            .table_name(&app.table)
-            .item("PK", AttributeValue::S("USER#alice".into()))
-            .item("SK", AttributeValue::S(format!("IDEMPOTENCY#{key}")))
-            .item("status", AttributeValue::S(status.into()))
-            .item("fingerprint", AttributeValue::S("old".into()))
-            .item("inProgressUntil", AttributeValue::N(until.to_string()))
-            .item("expiresAt", AttributeValue::N(expires.to_string()))
-            .send()
-            .await
-            .unwrap();
-        let r = create_with_key(&app, "alice", key, r#"{"name":"fresh"}"#).await;
-        assert_eq!(r.status, 201, "{key}: {}", r.body);
+        let mut old = record::idempotency_key(&alice(), &key(k));
+        old.extend([
+            ("status".to_owned(), AttributeValue::S(status.into())),
+            ("fingerprint".to_owned(), AttributeValue::S("old".into())),
+            ("inProgressUntil".to_owned(), record::n(until)),
+            (record::TTL_ATTRIBUTE.to_owned(), record::n(expires)),
+        ]);
+        put_record(&app, old).await;
+        let r = create_with_key(&app, "alice", k, r#"{"name":"fresh"}"#).await;
+        assert_eq!(r.status, 201, "{k}: {}", r.body);
     }
+    assert_eq!(items_in_table(&app).await, 2);
+}
+
+#[tokio::test]
+async fn a_completed_key_replays_for_a_day_and_then_creates_again() {
+    let app = spawn_app().await;
+    let body = r#"{"name":"daily"}"#;
+    let first = create_with_key(&app, "alice", "daily", body).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+
+    app.app
+        .clock
+        .advance(Duration::from_secs(RECORD_TTL_SECONDS - 60));
+    let replayed = create_with_key(&app, "alice", "daily", body).await;
+    assert_eq!(replayed.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replayed.id(), first.id());
+
+    app.app.clock.advance(Duration::from_secs(120));
+    let again = create_with_key(&app, "alice", "daily", body).await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.header("idempotent-replayed"), None);
+    assert_ne!(again.id(), first.id(), "an expired key creates anew");
     assert_eq!(items_in_table(&app).await, 2);
 }
 
 #[tokio::test]
 async fn a_bad_key_is_400() {
     let app = spawn_app().await;
-    let long = "k".repeat(129);
+    let long = "k".repeat(items_core::idempotency::MAX_KEY_LEN + 1);
     for key in ["has space", "ä", long.as_str()] {
         let pointers = create_with_key(&app, "alice", key, r#"{"name":"n"}"#)
             .await

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Format, lints and types: what `make lint` runs and what `make test` (CI) runs first.
+#   cargo fmt --check, clippy with warnings denied on every target, tsc --noEmit
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+scripts/setup.sh
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+npx --no-install tsc --noEmit
