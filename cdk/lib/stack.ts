@@ -3,7 +3,7 @@ import { CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ApiFirewall } from './api-firewall';
-import { Arch, defaultArtifactsDir, ensureArtifacts } from './artifacts';
+import { Arch, defaultArtifactsDir, ensureArtifacts, LAMBDA_SOURCES } from './artifacts';
 import { acknowledgeNag, skipCheckov } from './compliance';
 import { requireAlarmSubscriber, StageConfig } from './config';
 import { loadContract } from './contract';
@@ -83,7 +83,7 @@ export class SecureServerlessBackendStack extends Stack {
       artifactsDir: props.artifactsDir ?? defaultArtifactsDir(root, arch),
       functionNames,
       arch,
-      ...(props.checkArtifactFreshness === false ? {} : { sources: ['functions', 'Cargo.toml', 'Cargo.lock'].map((p) => path.join(root, p)) }),
+      ...(props.checkArtifactFreshness === false ? {} : { sources: LAMBDA_SOURCES.map((p) => path.join(root, p)) }),
       ...(props.buildMissingArtifacts ? { buildDir: root } : {}),
     });
 
