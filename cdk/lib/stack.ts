@@ -18,6 +18,11 @@ import { RustFunction } from './rust-function';
 /** The cost allocation tag (value: the stack's name) that the stage's budget filters on. */
 export const COST_ALLOCATION_TAG_KEY = 'stack';
 
+/** A stage's stack name: SecureServerlessBackend-<stage>. */
+export function stageStackName(stage: string): string {
+  return `SecureServerlessBackend-${stage}`;
+}
+
 export interface SecureServerlessBackendStackProps extends StackProps {
   /** dev, staging or prod: names the API stage and tags every resource. */
   readonly stage: string;
