@@ -1,7 +1,7 @@
 import { Aws, CfnCondition, CfnOutput, DefaultStackSynthesizer, Duration, Fn, ICfnConditionExpression } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { GithubActionsSettings } from './account-config';
+import { AccountConfig, GithubActionsSettings } from './account-config';
 import { acknowledgeNag, cfnOf } from './compliance';
 import { smokeUserSecretPrefix } from './operator-access';
 import { COST_ALLOCATION_TAG_KEY, stageStackName } from './stack';
@@ -41,6 +41,33 @@ export function pullRequestSubject(s: GithubActionsSettings): string {
 /** `arn:<partition>:iam::<account>:role/<name>` as a workflow needs it (the commercial partition). */
 export function roleArn(account: string, name: string): string {
   return `arn:aws:iam::${account}:role/${name}`;
+}
+
+/** What the workflows need to know before they assume a role (make ci-plan). */
+export interface CiPlan {
+  /** Whether config/account.json sets githubActions: without it the AWS jobs are skipped. */
+  readonly configured: boolean;
+  /** The GitHub environments (stages) in config order: the pull-request diff's matrix. */
+  readonly environments: readonly string[];
+}
+
+export function ciPlan(config: AccountConfig): CiPlan {
+  return { configured: config.githubActions !== null, environments: Object.keys(config.githubActions?.environments ?? {}) };
+}
+
+/** The role a job of `environment` assumes and where (make ci-role): its deploy role, or the diff role of its account. */
+export interface CiRole {
+  readonly roleArn: string;
+  readonly region: string;
+  readonly account: string;
+}
+
+export function ciRole(config: AccountConfig, environment: string, purpose: 'deploy' | 'diff'): CiRole {
+  const s = config.githubActions;
+  if (!s) throw new Error('config/account.json sets no githubActions: docs/DEPLOY.md says what to set.');
+  const where = s.environments[environment];
+  if (!where) throw new Error(`config/account.json: githubActions.environments has no ${JSON.stringify(environment)} (it has ${Object.keys(s.environments).join(', ')}).`);
+  return { roleArn: roleArn(where.account, purpose === 'deploy' ? deployRoleName(environment) : DIFF_ROLE_NAME), region: where.region, account: where.account };
 }
 
 /** A CDK synthesizer default (`${Qualifier}`, `${AWS::Region}` …) with the qualifier and a fixed region, the rest as tokens. */

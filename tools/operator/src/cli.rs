@@ -12,7 +12,7 @@ use crate::cognito::SignInError;
 use crate::outputs::{self, Outputs, stage_stack_name};
 use crate::preflight::{self, Checks, Facts, Live};
 use crate::smoke_user::{self, DEFAULT_USER, Outcome, Stage};
-use crate::{Fatal, cdk};
+use crate::{Fatal, cdk, diff};
 
 /// The operator's CLI: deploy a stage, keep its smoke user, get a token, smoke-test it.
 #[derive(Debug, Parser)]
@@ -42,6 +42,26 @@ pub enum Command {
         /// cdk deploy's --require-approval: broadening (asks in a terminal), any-change or never.
         #[arg(long, default_value = "broadening")]
         require_approval: String,
+        /// Never build the Lambda zips (-c build=false): deploy the ones there, e.g. CI's artifact.
+        #[arg(long)]
+        no_build: bool,
+    },
+    /// Diff a stage against its deployed stacks; fail when a stateful resource would be replaced
+    /// or deleted without the label PR_LABELS must then hold (make diff).
+    Diff {
+        #[arg(long)]
+        stage: String,
+        #[arg(long, default_value = "arm64")]
+        arch: String,
+        /// The stage's alarm subscriber, as make deploy gets it (-c alarmEmail=…).
+        #[arg(long)]
+        alarm_email: Option<String>,
+        /// Never build the Lambda zips (-c build=false).
+        #[arg(long)]
+        no_build: bool,
+        /// Diff this synthesized assembly instead of synthesizing the stage.
+        #[arg(long)]
+        assembly: Option<PathBuf>,
     },
     /// Deploy the once-per-account stack (-c stack=account) in the region (make deploy-account).
     DeployAccount {
@@ -135,14 +155,12 @@ pub async fn run(cli: Cli) -> Result<i32, Fatal> {
             alarm_email,
             skip_account_stack_check,
             require_approval,
+            no_build,
         } => {
             validate_stage(&stage)?;
             let aws = connected(region).await?;
             let dir = PathBuf::from("cdk.out").join(format!("deploy-{stage}"));
-            let context: Vec<(String, String)> = alarm_email
-                .into_iter()
-                .map(|a| ("alarmEmail".to_owned(), a))
-                .collect();
+            let context = cdk::stage_context(alarm_email, no_build);
             eprintln!("synthesizing {stage} ({arch}) into {}", dir.display());
             cdk::run(
                 &cdk::synth_stage_args(&stage, &arch, &dir, &context),
@@ -160,6 +178,54 @@ pub async fn run(cli: Cli) -> Result<i32, Fatal> {
                 outputs_file.display()
             );
             Ok(0)
+        }
+        Command::Diff {
+            stage,
+            arch,
+            alarm_email,
+            no_build,
+            assembly,
+        } => {
+            validate_stage(&stage)?;
+            let aws = connected(region).await?;
+            let dir = match assembly {
+                Some(dir) => dir,
+                None => {
+                    let dir = PathBuf::from("cdk.out").join(format!("diff-{stage}"));
+                    eprintln!("synthesizing {stage} ({arch}) into {}", dir.display());
+                    let context = cdk::stage_context(alarm_email, no_build);
+                    cdk::run(
+                        &cdk::synth_stage_args(&stage, &arch, &dir, &context),
+                        &aws.region,
+                    )?;
+                    dir
+                }
+            };
+            let assembly = Assembly::read(&dir)?;
+            let work = diff::work_dir(&stage);
+            let input = diff::DiffInput {
+                stacks: diff::fetch(&aws, &assembly, &work).await?,
+                stage: stage.clone(),
+                account: aws.account.clone(),
+            };
+            let input_file = work.join("input.json");
+            let json = serde_json::to_string_pretty(&input)
+                .map_err(|e| Fatal::failed(format!("Cannot write the diff input: {e}.")))?;
+            std::fs::write(&input_file, json).map_err(|e| {
+                Fatal::failed(format!("Cannot write {}: {e}.", input_file.display()))
+            })?;
+            let status = Process::new("node")
+                .args(diff::stage_diff_args(
+                    &input_file,
+                    &diff::report_file(&stage),
+                ))
+                .status()
+                .map_err(|e| {
+                    Fatal::failed(format!(
+                        "Cannot run node ({e}): install Node.js 20 and run make setup."
+                    ))
+                })?;
+            Ok(status.code().unwrap_or(crate::fatal::EXIT_FAILED))
         }
         Command::DeployAccount { require_approval } => {
             let aws = connected(region).await?;
