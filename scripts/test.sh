@@ -11,6 +11,7 @@ step() { printf '\n==> %s (%ss)\n' "$*" "$((SECONDS - started))"; }
 
 step "setup"
 scripts/setup.sh
+scripts/system-packages-test.sh
 # The artifact tests run the zips of both architectures; the one that is not this machine's runs
 # under qemu user-mode emulation with that architecture's C library.
 case "$(uname -m)" in
@@ -19,10 +20,14 @@ case "$(uname -m)" in
   *) echo "test: Lambda runs x86_64 and arm64; this machine is $(uname -m)" >&2; exit 1 ;;
 esac
 
-step "format, lints, types"
+step "format, lints, types, workflows"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 npx --no-install tsc --noEmit
+# .github/workflows; shellcheck and pyflakes off so that the result does not depend on what else
+# the machine has (every run step is one make command: cdk/test/workflows.test.ts).
+.venv/bin/actionlint -shellcheck= -pyflakes=
+echo "actionlint: no findings"
 
 step "build the release zips (x86_64)"
 scripts/build.sh x86_64
