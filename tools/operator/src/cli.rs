@@ -29,36 +29,20 @@ pub struct Cli {
 pub enum Command {
     /// Synthesize a stage, check the account, then cdk deploy exactly what was checked (make deploy).
     Deploy {
-        #[arg(long)]
-        stage: String,
-        #[arg(long, default_value = "arm64")]
-        arch: String,
-        /// Subscribe this address to the stage's alarms (-c alarmEmail=…).
-        #[arg(long)]
-        alarm_email: Option<String>,
+        #[command(flatten)]
+        synth: SynthArgs,
         /// Do not require API Gateway's CloudWatch role (the account stack) to be set.
         #[arg(long)]
         skip_account_stack_check: bool,
         /// cdk deploy's --require-approval: broadening (asks in a terminal), any-change or never.
         #[arg(long, default_value = "broadening")]
         require_approval: String,
-        /// Never build the Lambda zips (-c build=false): deploy the ones there, e.g. CI's artifact.
-        #[arg(long)]
-        no_build: bool,
     },
     /// Diff a stage against its deployed stacks; fail when a stateful resource would be replaced
     /// or deleted without the label PR_LABELS must then hold (make diff).
     Diff {
-        #[arg(long)]
-        stage: String,
-        #[arg(long, default_value = "arm64")]
-        arch: String,
-        /// The stage's alarm subscriber, as make deploy gets it (-c alarmEmail=…).
-        #[arg(long)]
-        alarm_email: Option<String>,
-        /// Never build the Lambda zips (-c build=false).
-        #[arg(long)]
-        no_build: bool,
+        #[command(flatten)]
+        synth: SynthArgs,
         /// Diff this synthesized assembly instead of synthesizing the stage.
         #[arg(long)]
         assembly: Option<PathBuf>,
@@ -110,6 +94,38 @@ pub enum Command {
     },
 }
 
+/// What a stage is synthesized from (deploy and diff synthesize it the same way).
+#[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    #[arg(long)]
+    pub stage: String,
+    #[arg(long, default_value = "arm64")]
+    pub arch: String,
+    /// Subscribe this address to the stage's alarms (-c alarmEmail=…).
+    #[arg(long)]
+    pub alarm_email: Option<String>,
+    /// Never build the Lambda zips (-c build=false): take the ones there, e.g. CI's artifact.
+    #[arg(long)]
+    pub no_build: bool,
+}
+
+impl SynthArgs {
+    /// `cdk synth` of the stage into `dir`, in the region the CLI resolved.
+    fn synthesize(self, dir: &Path, region: &str) -> Result<(), Fatal> {
+        eprintln!(
+            "synthesizing {} ({}) into {}",
+            self.stage,
+            self.arch,
+            dir.display()
+        );
+        let context = cdk::stage_context(self.alarm_email, self.no_build);
+        cdk::run(
+            &cdk::synth_stage_args(&self.stage, &self.arch, dir, &context),
+            region,
+        )
+    }
+}
+
 /// Whose credentials `token` and `smoke` use.
 #[derive(Debug, clap::Args)]
 pub struct SignInArgs {
@@ -150,22 +166,15 @@ pub async fn run(cli: Cli) -> Result<i32, Fatal> {
     let region = cli.region.as_deref();
     match cli.command {
         Command::Deploy {
-            stage,
-            arch,
-            alarm_email,
+            synth,
             skip_account_stack_check,
             require_approval,
-            no_build,
         } => {
+            let stage = synth.stage.clone();
             validate_stage(&stage)?;
             let aws = connected(region).await?;
             let dir = PathBuf::from("cdk.out").join(format!("deploy-{stage}"));
-            let context = cdk::stage_context(alarm_email, no_build);
-            eprintln!("synthesizing {stage} ({arch}) into {}", dir.display());
-            cdk::run(
-                &cdk::synth_stage_args(&stage, &arch, &dir, &context),
-                &aws.region,
-            )?;
+            synth.synthesize(&dir, &aws.region)?;
             let assembly = Assembly::read(&dir)?;
             let checks = Checks::stage(&stage, skip_account_stack_check);
             run_preflight(&aws, &stage, &assembly, checks).await?;
@@ -179,25 +188,15 @@ pub async fn run(cli: Cli) -> Result<i32, Fatal> {
             );
             Ok(0)
         }
-        Command::Diff {
-            stage,
-            arch,
-            alarm_email,
-            no_build,
-            assembly,
-        } => {
+        Command::Diff { synth, assembly } => {
+            let stage = synth.stage.clone();
             validate_stage(&stage)?;
             let aws = connected(region).await?;
             let dir = match assembly {
                 Some(dir) => dir,
                 None => {
                     let dir = PathBuf::from("cdk.out").join(format!("diff-{stage}"));
-                    eprintln!("synthesizing {stage} ({arch}) into {}", dir.display());
-                    let context = cdk::stage_context(alarm_email, no_build);
-                    cdk::run(
-                        &cdk::synth_stage_args(&stage, &arch, &dir, &context),
-                        &aws.region,
-                    )?;
+                    synth.synthesize(&dir, &aws.region)?;
                     dir
                 }
             };
