@@ -69,7 +69,10 @@ function githubActions(raw: unknown): GithubActionsSettings {
   }
   let immutableSubject: GithubSubjectIds | null = null;
   if (g.immutableSubject !== null) {
-    const ids = object(`${w}.immutableSubject`, g.immutableSubject);
+    const shape = 'must be null (the sub claim names the repository) or {"ownerId": N, "repositoryId": N} (its immutable form)';
+    if (typeof g.immutableSubject !== 'object' || Array.isArray(g.immutableSubject)) fail(`${w}.immutableSubject`, shape, g.immutableSubject);
+    const ids = g.immutableSubject as Record<string, unknown>;
+    for (const key of Object.keys(ids)) if (key !== 'ownerId' && key !== 'repositoryId') fail(`${w}.immutableSubject`, shape, ids);
     immutableSubject = {
       ownerId: positiveInt(`${w}.immutableSubject.ownerId`, ids.ownerId),
       repositoryId: positiveInt(`${w}.immutableSubject.repositoryId`, ids.repositoryId),

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import { AccountConfig, GithubActionsSettings } from './account-config';
 import { acknowledgeNag, cfnOf } from './compliance';
 import { smokeUserSecretPrefix } from './operator-access';
-import { COST_ALLOCATION_TAG_KEY, stageStackName } from './stack';
+import { constructId, COST_ALLOCATION_TAG_KEY, stageStackName } from './stack';
 
 /** GitHub's OIDC issuer (the provider's URL without https://, and the prefix of its condition keys). */
 export const GITHUB_OIDC_HOST = 'token.actions.githubusercontent.com';
@@ -81,11 +81,6 @@ function bootstrapName(template: string, region: string): string {
 
 const STACK_ARN_REASON = 'A stack ARN ends in the id CloudFormation gives each creation of the stack; the name is fixed, the id is not known before the stack exists.';
 
-/** `create-item` → `CreateItem`, `prod` → `Prod`: construct and condition ids from names. */
-function pascal(name: string): string {
-  return name.replace(/(^|-)([a-z0-9])/g, (_m, _d: string, ch: string) => ch.toUpperCase());
-}
-
 export interface GithubDeployAccessProps {
   /** config/account.json's `githubActions`. */
   readonly settings: GithubActionsSettings;
@@ -144,7 +139,7 @@ export class GithubDeployAccess extends Construct {
       const arn = (service: string, resource: string, account: string = Aws.ACCOUNT_ID): string => `arn:${Aws.PARTITION}:${service}:${region}:${account}:${resource}`;
       const secretArns = arn('secretsmanager', `secret:${smokeUserSecretPrefix(stack)}*`);
       const taggedWithTheStage = { StringEquals: { [`aws:ResourceTag/${COST_ALLOCATION_TAG_KEY}`]: stack } };
-      const role = new iam.Role(this, `Deploy${pascal(environment)}`, {
+      const role = new iam.Role(this, `Deploy${constructId(environment)}`, {
         roleName: deployRoleName(environment),
         description: `GitHub Actions, environment ${environment} of ${s.repository}: deploys and smoke-tests ${stack} in ${region}`,
         assumedBy: trust(environmentSubject(s, environment)),
@@ -215,7 +210,7 @@ export class GithubDeployAccess extends Construct {
           }),
         },
       });
-      cfnOf(role).cfnOptions.condition = new CfnCondition(this, `Deploy${pascal(environment)}Here`, {
+      cfnOf(role).cfnOptions.condition = new CfnCondition(this, `Deploy${constructId(environment)}Here`, {
         expression: Fn.conditionAnd(inIamRegion, accountIs(where.account)),
       });
       acknowledgeNag(
@@ -245,7 +240,7 @@ export class GithubDeployAccess extends Construct {
           reason: 'The API key id is made at creation; the statement allows only keys tagged with the stage\'s stack name (aws:ResourceTag/stack), which the stage stack puts on its keys.',
         },
       );
-      new CfnOutput(this, `DeployRoleArn${pascal(environment)}`, {
+      new CfnOutput(this, `DeployRoleArn${constructId(environment)}`, {
         value: role.roleArn,
         description: `GitHub environment ${environment}: the role its jobs assume`,
         condition: cfnOf(role).cfnOptions.condition,

@@ -183,6 +183,6 @@ export class SecureServerlessBackendStack extends Stack {
 }
 
 /** create-item → CreateItem: construct ids are part of the contract (renaming one replaces the resource). */
-function constructId(functionName: string): string {
+export function constructId(functionName: string): string {
   return functionName.replace(/(^|-)([a-z0-9])/g, (_m, _d: string, ch: string) => ch.toUpperCase());
 }

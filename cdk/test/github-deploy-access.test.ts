@@ -255,6 +255,8 @@ describe('GitHub Actions deploy access (config/account.json githubActions)', () 
     assert.throws(bad({ repository: 'octo-org/*' }), /githubActions\.repository: must be OWNER\/REPO/);
     assert.throws(bad({ repository: 'octo:org/repo' }), /githubActions\.repository: must be OWNER\/REPO/);
     assert.throws(bad({ immutableSubject: { ownerId: '1', repositoryId: 2 } }), /githubActions\.immutableSubject\.ownerId: must be an integer/);
+    assert.throws(bad({ immutableSubject: undefined }), /githubActions\.immutableSubject: must be null \(the sub claim names the repository\) or \{"ownerId": N, "repositoryId": N\}/);
+    assert.throws(bad({ immutableSubject: { owner: 1, repositoryId: 2 } }), /githubActions\.immutableSubject: must be null/);
     assert.throws(bad({ oidcProvider: 'arn:aws:iam::1:oidc-provider/x' }), /githubActions\.oidcProvider: must be one of create, existing/);
     assert.throws(bad({ iamRegion: 'Europe' }), /githubActions\.iamRegion: must be a region such as eu-west-1 \(got "Europe"\)/);
     assert.throws(bad({ environments: {} }), /githubActions\.environments: must name at least one GitHub environment/);
