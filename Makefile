@@ -1,5 +1,5 @@
 # The project's entry points. CI runs `make test` (through .ci/run), as a person does.
-.PHONY: help setup build test dev smoke bench bench-variants fuzz fuzz-long schemathesis schemathesis-long lint synth routes clean deploy deploy-account smoke-user token
+.PHONY: help setup setup-node build test dev smoke bench bench-variants fuzz fuzz-long schemathesis schemathesis-long lint synth routes clean deploy deploy-account smoke-user token diff ci-plan ci-role
 
 # Whether STAGE was given (command line or environment) rather than taken from the default below:
 # `make smoke` tests the local server, `make smoke STAGE=…` the deployed stage.
@@ -9,6 +9,13 @@ STAGE ?= dev
 PORT ?= 3000
 # The operator CLI (tools/operator); built on first use. Tests point OPERATOR at a built binary.
 OPERATOR ?= cargo run --quiet --locked -p operator --
+# CI runs the binary that make test built and tested, downloaded from the build job
+# (OPERATOR_BIN=target/debug/operator); an artifact loses the executable bit, restored here.
+ifdef OPERATOR_BIN
+OPERATOR = $(shell chmod +x '$(OPERATOR_BIN)')$(OPERATOR_BIN)
+endif
+# BUILD=false: synthesize with the Lambda zips as they are (-c build=false), never build them.
+NO_BUILD = $(if $(filter false no 0,$(BUILD)),--no-build)
 # Optional arguments of the operator targets. USER counts only on the command line: the
 # environment's USER is the login name.
 OPERATOR_ARGS = $(if $(REGION),--region $(REGION)) \
@@ -21,6 +28,9 @@ help: ## List the targets
 
 setup: ## Install node_modules and the Python venv from the project's lock files
 	scripts/setup.sh
+
+setup-node: ## Install node_modules only (what deploy, diff and smoke STAGE=… need beside the operator)
+	scripts/setup.sh node
 
 build: ## Build every function's bootstrap.zip for Lambda (ARCH=arm64|x86_64)
 	scripts/build.sh $(ARCH)
@@ -38,12 +48,23 @@ else
 	scripts/smoke.sh $(or $(BASE_URL),http://127.0.0.1:$(PORT))
 endif
 
-deploy: ## Check the account, then deploy STAGE=… (REGION, ALARM_EMAIL, SKIP_ACCOUNT_STACK=1, REQUIRE_APPROVAL=never)
+deploy: ## Check the account, then deploy STAGE=… (REGION, ALARM_EMAIL, SKIP_ACCOUNT_STACK=1, REQUIRE_APPROVAL=never, BUILD=false)
 	$(need-stage)
 	@$(OPERATOR) deploy --stage $(STAGE) --arch $(ARCH) $(OPERATOR_ARGS) \
 	  $(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) \
 	  $(if $(filter 1 true yes,$(SKIP_ACCOUNT_STACK)),--skip-account-stack-check) \
-	  $(if $(REQUIRE_APPROVAL),--require-approval $(REQUIRE_APPROVAL))
+	  $(if $(REQUIRE_APPROVAL),--require-approval $(REQUIRE_APPROVAL)) $(NO_BUILD)
+
+diff: ## cdk diff of STAGE=… against its deployed stacks; fails on a stateful replacement or deletion (PR_LABELS, BUILD=false)
+	$(need-stage)
+	@$(OPERATOR) diff --stage $(STAGE) --arch $(ARCH) $(OPERATOR_ARGS) \
+	  $(if $(ALARM_EMAIL),--alarm-email $(ALARM_EMAIL)) $(NO_BUILD)
+
+ci-plan: ## CI: whether config/account.json sets githubActions, and its environments (GitHub step outputs)
+	@node --import tsx cdk/tools/github-actions.ts plan
+
+ci-role: ## CI: the role ENVIRONMENT=… assumes (ROLE=deploy or diff), its region and account (GitHub step outputs)
+	@node --import tsx cdk/tools/github-actions.ts role $(ENVIRONMENT) $(or $(ROLE),deploy)
 
 deploy-account: ## Deploy the once-per-account stack in REGION (default: AWS_REGION / the profile's)
 	@$(OPERATOR) deploy-account $(OPERATOR_ARGS) $(if $(REQUIRE_APPROVAL),--require-approval $(REQUIRE_APPROVAL))
@@ -74,7 +95,7 @@ schemathesis: ## Property-based API tests from the contract against the local se
 schemathesis-long: ## The same with 300 examples per operation
 	scripts/schemathesis.sh --long
 
-lint: ## cargo fmt --check, clippy -D warnings, tsc --noEmit (what make test runs first)
+lint: ## cargo fmt --check, clippy -D warnings, tsc --noEmit, actionlint (what make test runs first)
 	scripts/lint.sh
 
 routes: ## The route table: operation, method, path, function, DynamoDB actions (from api/openapi.json)

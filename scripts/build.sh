@@ -23,7 +23,11 @@ for main in functions/*/src/main.rs; do
 done
 out="target/lambda/$arch"
 echo "build: ${#packages[@]} functions for $arch into $out"
+# The digest of the sources as they are now, written beside the zips once they are built from them
+# (the CDK app takes zips with a matching stamp as fresh whatever their times: CI's artifacts).
+digest=$(node --import tsx cdk/tools/stamp-artifacts.ts begin "$out")
 # cargo-lambda ignores --target-dir; CARGO_TARGET_DIR is what it honours.
 PATH="$PWD/.venv/bin:$PATH" CARGO_TARGET_DIR="$PWD/target" \
   cargo lambda build --release --output-format zip "$flag" --lambda-dir "$out" "${packages[@]}"
 scripts/check-glibc.sh "$out"
+node --import tsx cdk/tools/stamp-artifacts.ts write "$out" "$digest"

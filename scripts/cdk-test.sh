@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Checks of the CDK app: type check, assertion + cdk-nag tests, synth of every stage and of the
-# account stack, cfn-lint and checkov on the synthesized templates.
+# Checks of the CDK app: type check, assertion + cdk-nag tests (and the workflow rules), synth of
+# every stage and of the account stack (also with GitHub Actions' deploy access), cfn-lint and
+# checkov on the synthesized templates.
 # Offline: no AWS credentials, no telemetry, no checkov downloads.
 #
 # dev and staging synthesize with the x86_64 zips, prod with the arm64 zips (the stack's default),
@@ -65,6 +66,11 @@ step "cdk synth stack=account"
 rm -rf cdk.out/account
 npx cdk synth -c stack=account --quiet -o cdk.out/account
 templates+=("cdk.out/account/SecureServerlessBackend-account.template.json")
+
+step "cdk synth stack=account with GitHub Actions' deploy access (cdk/test/fixtures/account-github.json)"
+rm -rf cdk.out/account-github
+npx cdk synth -c stack=account -c accountConfig=cdk/test/fixtures/account-github.json --quiet -o cdk.out/account-github
+templates+=("cdk.out/account-github/SecureServerlessBackend-account.template.json")
 
 step "operator CLI: what the deploy preflight reads from each synthesized assembly"
 # The operator's assembly reader (tools/operator) on the real synth output, checked against the

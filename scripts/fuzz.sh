@@ -5,7 +5,7 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET]     default 60; `make fuzz` / `make fuzz-long` call this
 #   FUZZ_TARGETS="cursor if_match" scripts/fuzz.sh 30     only these targets
 #
-# Needs the nightly toolchain (`rustup toolchain install nightly`); installs cargo-fuzz into
+# Needs the nightly toolchain (installs it with rustup when missing); installs cargo-fuzz into
 # ~/.cargo/bin with `cargo install cargo-fuzz --locked` when it is missing. Runs offline once
 # built: libFuzzer is compiled in, nothing is fetched while fuzzing.
 #
@@ -26,8 +26,11 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
-    echo "fuzzing needs the nightly toolchain: rustup toolchain install nightly" >&2
-    exit 2
+    # A fresh machine (GitHub's runners) has stable only; rustup brings nightly, as it brings the
+    # other architecture's target for the build.
+    command -v rustup >/dev/null || { echo "fuzzing needs the nightly toolchain: install rustup, then rustup toolchain install nightly" >&2; exit 2; }
+    echo "==> installing the nightly toolchain (rustup toolchain install nightly --profile minimal)"
+    rustup toolchain install nightly --profile minimal
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "==> installing cargo-fuzz (cargo install cargo-fuzz --locked)"

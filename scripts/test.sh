@@ -11,6 +11,7 @@ step() { printf '\n==> %s (%ss)\n' "$*" "$((SECONDS - started))"; }
 
 step "setup"
 scripts/setup.sh
+scripts/system-packages-test.sh
 # The artifact tests run the zips of both architectures; the one that is not this machine's runs
 # under qemu user-mode emulation with that architecture's C library.
 case "$(uname -m)" in
@@ -19,7 +20,7 @@ case "$(uname -m)" in
   *) echo "test: Lambda runs x86_64 and arm64; this machine is $(uname -m)" >&2; exit 1 ;;
 esac
 
-step "format, lints, types (scripts/lint.sh, as make lint)"
+step "format, lints, types, workflows (scripts/lint.sh, as make lint)"
 scripts/lint.sh
 
 step "build the release zips (x86_64)"

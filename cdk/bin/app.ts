@@ -6,7 +6,7 @@ import { loadAccountConfig } from '../lib/account-config';
 import { ACCOUNT_STACK_NAME, AccountStack } from '../lib/account-stack';
 import { ArtifactError, parseArch } from '../lib/artifacts';
 import { ConfigError, loadStageConfig, withAlarmEmail } from '../lib/config';
-import { SecureServerlessBackendStack } from '../lib/stack';
+import { SecureServerlessBackendStack, stageStackName } from '../lib/stack';
 
 // Context: -c stage=dev|staging|prod (default dev), -c arch=arm64|x86_64 (default arm64),
 // -c artifactsDir=DIR (default target/lambda/<arch>), -c build=false to fail instead of running
@@ -26,12 +26,12 @@ try {
   if (stack === 'account') {
     new AccountStack(app, ACCOUNT_STACK_NAME, {
       description: 'secure-serverless-backend (account): what every stage of this account and region shares',
-      config: loadAccountConfig(path.join(root, 'config', 'account.json')),
+      config: loadAccountConfig(path.resolve(root, String(app.node.tryGetContext('accountConfig') ?? path.join('config', 'account.json')))),
     });
   } else if (stack !== undefined && stack !== 'stage') {
     throw new ConfigError(`unknown stack ${JSON.stringify(stack)}: use -c stack=account for the account stack, or leave it out for a stage`);
   } else {
-    new SecureServerlessBackendStack(app, `SecureServerlessBackend-${stage}`, {
+    new SecureServerlessBackendStack(app, stageStackName(stage), {
       description: `secure-serverless-backend (${stage}): API Gateway REST -> Rust Lambda -> DynamoDB`,
       stage,
       config: withAlarmEmail(loadStageConfig(path.join(root, 'config', 'stages.json'), stage), app.node.tryGetContext('alarmEmail')),

@@ -5,6 +5,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { AccountConfig } from './account-config';
 import { acknowledgeNag } from './compliance';
+import { GithubDeployAccess } from './github-deploy-access';
 
 /** The account stack's name: one per account and region, beside the stage stacks. */
 export const ACCOUNT_STACK_NAME = 'SecureServerlessBackend-account';
@@ -17,12 +18,15 @@ export interface AccountStackProps extends StackProps {
 /**
  * What every stage of an account and region shares, deployed once before them
  * (`npx cdk deploy -c stack=account`): the API Gateway CloudWatch role and the region's API
- * Gateway account setting naming it, and an optional budget of the whole account. Each part is
- * switched off in config/account.json when the account already has it.
+ * Gateway account setting naming it, an optional budget of the whole account, and GitHub Actions'
+ * deploy access (OIDC provider and roles, in one region only). Each part is switched off in
+ * config/account.json when the account already has it.
  */
 export class AccountStack extends Stack {
   /** The role API Gateway writes execution logs with, when this stack declares it. */
   public readonly apiGatewayCloudWatchRole?: iam.Role;
+  /** GitHub Actions' OIDC provider and roles, when config/account.json sets githubActions. */
+  public readonly githubDeployAccess?: GithubDeployAccess;
 
   constructor(scope: Construct, id: string, props: AccountStackProps) {
     super(scope, id, props);
@@ -63,8 +67,10 @@ export class AccountStack extends Stack {
       });
     }
 
-    // The GitHub OIDC provider (or an imported existing one) and the deploy roles belong here too,
-    // each switchable off in config/account.json. IAM is global: that part must be deployed in
-    // one region only.
+    if (props.config.githubActions) {
+      // IAM is global: every resource of this part is conditioned on the stack's region being
+      // githubActions.iamRegion (and on the account), so deploying the stack in more regions is safe.
+      this.githubDeployAccess = new GithubDeployAccess(this, 'GithubActions', { settings: props.config.githubActions });
+    }
   }
 }

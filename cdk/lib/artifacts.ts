@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 
@@ -79,23 +80,53 @@ export function zipBootstrapArch(zipFile: string): Arch {
   return arch;
 }
 
-/** Newest modification time (ms) of the files under the given paths; 0 when none exist. */
-export function newestMtime(paths: readonly string[]): number {
-  let newest = 0;
-  const visit = (p: string): void => {
+/** What the Lambda zips are built from, relative to the repository root. */
+export const LAMBDA_SOURCES: readonly string[] = ['functions', 'Cargo.toml', 'Cargo.lock'];
+
+/**
+ * The file `make build` writes beside the zips: the digest of the sources they were built from
+ * (sourcesDigest; cdk/tools/stamp-artifacts.ts), so that zips carried to another checkout (a CI artifact) count as fresh there
+ * whatever the files' times.
+ */
+export const SOURCES_STAMP = 'sources.sha256';
+
+/** Every file under the given paths (directories walked, build output and dot files skipped), in a stable order. */
+function sourceFiles(paths: readonly string[]): Array<{ file: string; name: string }> {
+  const out: Array<{ file: string; name: string }> = [];
+  const visit = (p: string, name: string): void => {
     if (!existsSync(p)) return;
-    const st = statSync(p);
-    if (st.isDirectory()) {
-      for (const entry of readdirSync(p)) {
+    if (statSync(p).isDirectory()) {
+      for (const entry of readdirSync(p).sort()) {
         if (entry === 'target' || entry === 'node_modules' || entry.startsWith('.')) continue;
-        visit(path.join(p, entry));
+        visit(path.join(p, entry), `${name}/${entry}`);
       }
     } else {
-      newest = Math.max(newest, st.mtimeMs);
+      out.push({ file: p, name });
     }
   };
-  paths.forEach(visit);
-  return newest;
+  for (const p of paths) visit(p, path.basename(p));
+  return out;
+}
+
+/** Newest modification time (ms) of the files under the given paths; 0 when none exist. */
+export function newestMtime(paths: readonly string[]): number {
+  return sourceFiles(paths).reduce((newest, f) => Math.max(newest, statSync(f.file).mtimeMs), 0);
+}
+
+/** SHA-256 over the names (relative to each given path's parent) and contents of the files under the given paths. */
+export function sourcesDigest(paths: readonly string[]): string {
+  const hash = createHash('sha256');
+  for (const f of sourceFiles(paths)) {
+    const content = readFileSync(f.file);
+    hash.update(`${f.name}\0${content.length}\0`).update(content);
+  }
+  return hash.digest('hex');
+}
+
+/** Whether `artifactsDir` says its zips were built from exactly these sources. */
+function stampMatches(artifactsDir: string, sources: readonly string[]): boolean {
+  const stamp = path.join(artifactsDir, SOURCES_STAMP);
+  return existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === sourcesDigest(sources);
 }
 
 export interface ArtifactCheckOptions {
@@ -104,7 +135,8 @@ export interface ArtifactCheckOptions {
   readonly functionNames: readonly string[];
   readonly arch: Arch;
   /**
-   * Sources the artifacts are built from; an artifact older than any file under them is stale.
+   * Sources the artifacts are built from; an artifact older than any file under them is stale,
+   * unless the directory's sources stamp (SOURCES_STAMP) matches their digest.
    * @default - no staleness check
    */
   readonly sources?: readonly string[];
@@ -119,11 +151,15 @@ export interface ArtifactCheckOptions {
 function problems(o: ArtifactCheckOptions): string[] {
   const sourceTime = o.sources ? newestMtime(o.sources) : 0;
   const out: string[] = [];
+  const older: string[] = [];
   for (const fn of o.functionNames) {
     const zip = artifactPath(o.artifactsDir, fn);
     if (!existsSync(zip)) out.push(`${fn}: ${zip} is missing`);
-    else if (statSync(zip).mtimeMs < sourceTime) out.push(`${fn}: ${zip} is older than the Rust sources`);
+    else if (statSync(zip).mtimeMs < sourceTime) older.push(`${fn}: ${zip} is older than the Rust sources`);
   }
+  // Times say nothing across machines (a fresh checkout is newer than zips made elsewhere); the
+  // stamp says which sources the zips were built from.
+  if (older.length > 0 && !(o.sources && stampMatches(o.artifactsDir, o.sources))) out.push(...older);
   return out;
 }
 

@@ -3,7 +3,7 @@ import { CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ApiFirewall } from './api-firewall';
-import { Arch, defaultArtifactsDir, ensureArtifacts } from './artifacts';
+import { Arch, defaultArtifactsDir, ensureArtifacts, LAMBDA_SOURCES } from './artifacts';
 import { acknowledgeNag, skipCheckov } from './compliance';
 import { requireAlarmSubscriber, StageConfig } from './config';
 import { loadContract } from './contract';
@@ -17,6 +17,11 @@ import { RustFunction } from './rust-function';
 
 /** The cost allocation tag (value: the stack's name) that the stage's budget filters on. */
 export const COST_ALLOCATION_TAG_KEY = 'stack';
+
+/** A stage's stack name: SecureServerlessBackend-<stage>. */
+export function stageStackName(stage: string): string {
+  return `SecureServerlessBackend-${stage}`;
+}
 
 export interface SecureServerlessBackendStackProps extends StackProps {
   /** dev, staging or prod: names the API stage and tags every resource. */
@@ -83,7 +88,7 @@ export class SecureServerlessBackendStack extends Stack {
       artifactsDir: props.artifactsDir ?? defaultArtifactsDir(root, arch),
       functionNames,
       arch,
-      ...(props.checkArtifactFreshness === false ? {} : { sources: ['functions', 'Cargo.toml', 'Cargo.lock'].map((p) => path.join(root, p)) }),
+      ...(props.checkArtifactFreshness === false ? {} : { sources: LAMBDA_SOURCES.map((p) => path.join(root, p)) }),
       ...(props.buildMissingArtifacts ? { buildDir: root } : {}),
     });
 
@@ -178,6 +183,6 @@ export class SecureServerlessBackendStack extends Stack {
 }
 
 /** create-item → CreateItem: construct ids are part of the contract (renaming one replaces the resource). */
-function constructId(functionName: string): string {
+export function constructId(functionName: string): string {
   return functionName.replace(/(^|-)([a-z0-9])/g, (_m, _d: string, ch: string) => ch.toUpperCase());
 }

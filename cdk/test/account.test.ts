@@ -23,7 +23,7 @@ describe('the account stack (config/account.json)', () => {
   });
 
   it('leaves the role out for an account that already has one, and adds the account budget when asked', () => {
-    const t = Template.fromStack(accountStack({ apiGatewayCloudWatchRole: false, budget: { monthlyUsd: 300, emails: ['billing@example.com'] } }));
+    const t = Template.fromStack(accountStack({ apiGatewayCloudWatchRole: false, budget: { monthlyUsd: 300, emails: ['billing@example.com'] }, githubActions: null }));
     t.resourceCountIs('AWS::ApiGateway::Account', 0);
     t.resourceCountIs('AWS::IAM::Role', 0);
     t.hasResourceProperties('AWS::Budgets::Budget', {

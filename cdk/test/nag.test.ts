@@ -4,6 +4,8 @@ import { Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks, NagPack, ServerlessChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
+import * as path from 'node:path';
+import { loadAccountConfig } from '../lib/account-config';
 import { NAG_ACKNOWLEDGEMENTS_CONTEXT } from '../lib/compliance';
 import { SecureServerlessBackendStack } from '../lib/stack';
 import { accountStack, buildStage, fakeArtifacts, newApp, REPO_ROOT, stageConfig, synthStage } from './helpers';
@@ -36,7 +38,16 @@ const trees: Array<{ name: string; stack: () => IConstruct; raw: () => IConstruc
     raw: () => buildStage(stage, 'arm64', { [NAG_ACKNOWLEDGEMENTS_CONTEXT]: 'false' }).stack,
   })),
   { name: 'the account stack', stack: () => accountStack(), raw: () => accountStack(undefined, { [NAG_ACKNOWLEDGEMENTS_CONTEXT]: 'false' }) },
+  {
+    name: 'the account stack with GitHub Actions\' deploy access',
+    stack: () => accountStack(githubAccount()),
+    raw: () => accountStack(githubAccount(), { [NAG_ACKNOWLEDGEMENTS_CONTEXT]: 'false' }),
+  },
 ];
+
+function githubAccount() {
+  return loadAccountConfig(path.join(REPO_ROOT, 'cdk', 'test', 'fixtures', 'account-github.json'));
+}
 
 for (const tree of trees) {
   describe(`cdk-nag on ${tree.name}`, () => {

@@ -8,6 +8,19 @@ use crate::Fatal;
 /// How the CDK CLI is started: the project's pinned aws-cdk from node_modules, never a download.
 pub const CDK: &[&str] = &["npx", "--no-install", "cdk"];
 
+/// The `-c` pairs a stage's synth gets beyond stage and arch: the alarm subscriber, and
+/// `build=false` when the zips must be taken as they are (CI's artifact) instead of built.
+pub fn stage_context(alarm_email: Option<String>, no_build: bool) -> Vec<(String, String)> {
+    let mut context: Vec<(String, String)> = alarm_email
+        .into_iter()
+        .map(|a| ("alarmEmail".to_owned(), a))
+        .collect();
+    if no_build {
+        context.push(("build".to_owned(), "false".to_owned()));
+    }
+    context
+}
+
 /// `cdk synth` of one stage into `out_dir`; `context` adds `-c key=value` pairs.
 pub fn synth_stage_args(
     stage: &str,
@@ -140,6 +153,33 @@ mod tests {
                 "cdk.out/deploy-account"
             ]
         );
+    }
+
+    #[test]
+    fn ci_synthesizes_with_the_zips_it_downloaded_and_never_builds() {
+        assert_eq!(
+            synth_stage_args(
+                "staging",
+                "arm64",
+                &PathBuf::from("cdk.out/deploy-staging"),
+                &stage_context(Some("ops@example.com".into()), true)
+            ),
+            [
+                "synth",
+                "-c",
+                "stage=staging",
+                "-c",
+                "arch=arm64",
+                "-c",
+                "alarmEmail=ops@example.com",
+                "-c",
+                "build=false",
+                "--quiet",
+                "-o",
+                "cdk.out/deploy-staging"
+            ]
+        );
+        assert_eq!(stage_context(None, false), []);
     }
 
     #[test]

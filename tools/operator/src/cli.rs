@@ -12,7 +12,7 @@ use crate::cognito::SignInError;
 use crate::outputs::{self, Outputs, stage_stack_name};
 use crate::preflight::{self, Checks, Facts, Live};
 use crate::smoke_user::{self, DEFAULT_USER, Outcome, Stage};
-use crate::{Fatal, cdk};
+use crate::{Fatal, cdk, diff};
 
 /// The operator's CLI: deploy a stage, keep its smoke user, get a token, smoke-test it.
 #[derive(Debug, Parser)]
@@ -29,19 +29,23 @@ pub struct Cli {
 pub enum Command {
     /// Synthesize a stage, check the account, then cdk deploy exactly what was checked (make deploy).
     Deploy {
-        #[arg(long)]
-        stage: String,
-        #[arg(long, default_value = "arm64")]
-        arch: String,
-        /// Subscribe this address to the stage's alarms (-c alarmEmail=…).
-        #[arg(long)]
-        alarm_email: Option<String>,
+        #[command(flatten)]
+        synth: SynthArgs,
         /// Do not require API Gateway's CloudWatch role (the account stack) to be set.
         #[arg(long)]
         skip_account_stack_check: bool,
         /// cdk deploy's --require-approval: broadening (asks in a terminal), any-change or never.
         #[arg(long, default_value = "broadening")]
         require_approval: String,
+    },
+    /// Diff a stage against its deployed stacks; fail when a stateful resource would be replaced
+    /// or deleted without the label PR_LABELS must then hold (make diff).
+    Diff {
+        #[command(flatten)]
+        synth: SynthArgs,
+        /// Diff this synthesized assembly instead of synthesizing the stage.
+        #[arg(long)]
+        assembly: Option<PathBuf>,
     },
     /// Deploy the once-per-account stack (-c stack=account) in the region (make deploy-account).
     DeployAccount {
@@ -90,6 +94,38 @@ pub enum Command {
     },
 }
 
+/// What a stage is synthesized from (deploy and diff synthesize it the same way).
+#[derive(Debug, clap::Args)]
+pub struct SynthArgs {
+    #[arg(long)]
+    pub stage: String,
+    #[arg(long, default_value = "arm64")]
+    pub arch: String,
+    /// Subscribe this address to the stage's alarms (-c alarmEmail=…).
+    #[arg(long)]
+    pub alarm_email: Option<String>,
+    /// Never build the Lambda zips (-c build=false): take the ones there, e.g. CI's artifact.
+    #[arg(long)]
+    pub no_build: bool,
+}
+
+impl SynthArgs {
+    /// `cdk synth` of the stage into `dir`, in the region the CLI resolved.
+    fn synthesize(self, dir: &Path, region: &str) -> Result<(), Fatal> {
+        eprintln!(
+            "synthesizing {} ({}) into {}",
+            self.stage,
+            self.arch,
+            dir.display()
+        );
+        let context = cdk::stage_context(self.alarm_email, self.no_build);
+        cdk::run(
+            &cdk::synth_stage_args(&self.stage, &self.arch, dir, &context),
+            region,
+        )
+    }
+}
+
 /// Whose credentials `token` and `smoke` use.
 #[derive(Debug, clap::Args)]
 pub struct SignInArgs {
@@ -130,24 +166,15 @@ pub async fn run(cli: Cli) -> Result<i32, Fatal> {
     let region = cli.region.as_deref();
     match cli.command {
         Command::Deploy {
-            stage,
-            arch,
-            alarm_email,
+            synth,
             skip_account_stack_check,
             require_approval,
         } => {
+            let stage = synth.stage.clone();
             validate_stage(&stage)?;
             let aws = connected(region).await?;
             let dir = PathBuf::from("cdk.out").join(format!("deploy-{stage}"));
-            let context: Vec<(String, String)> = alarm_email
-                .into_iter()
-                .map(|a| ("alarmEmail".to_owned(), a))
-                .collect();
-            eprintln!("synthesizing {stage} ({arch}) into {}", dir.display());
-            cdk::run(
-                &cdk::synth_stage_args(&stage, &arch, &dir, &context),
-                &aws.region,
-            )?;
+            synth.synthesize(&dir, &aws.region)?;
             let assembly = Assembly::read(&dir)?;
             let checks = Checks::stage(&stage, skip_account_stack_check);
             run_preflight(&aws, &stage, &assembly, checks).await?;
@@ -160,6 +187,44 @@ pub async fn run(cli: Cli) -> Result<i32, Fatal> {
                 outputs_file.display()
             );
             Ok(0)
+        }
+        Command::Diff { synth, assembly } => {
+            let stage = synth.stage.clone();
+            validate_stage(&stage)?;
+            let aws = connected(region).await?;
+            let dir = match assembly {
+                Some(dir) => dir,
+                None => {
+                    let dir = PathBuf::from("cdk.out").join(format!("diff-{stage}"));
+                    synth.synthesize(&dir, &aws.region)?;
+                    dir
+                }
+            };
+            let assembly = Assembly::read(&dir)?;
+            let work = diff::work_dir(&stage);
+            let input = diff::DiffInput {
+                stacks: diff::fetch(&aws, &assembly, &work).await?,
+                stage: stage.clone(),
+                account: aws.account.clone(),
+            };
+            let input_file = work.join("input.json");
+            let json = serde_json::to_string_pretty(&input)
+                .map_err(|e| Fatal::failed(format!("Cannot write the diff input: {e}.")))?;
+            std::fs::write(&input_file, json).map_err(|e| {
+                Fatal::failed(format!("Cannot write {}: {e}.", input_file.display()))
+            })?;
+            let status = Process::new("node")
+                .args(diff::stage_diff_args(
+                    &input_file,
+                    &diff::report_file(&stage),
+                ))
+                .status()
+                .map_err(|e| {
+                    Fatal::failed(format!(
+                        "Cannot run node ({e}): install Node.js 20 and run make setup."
+                    ))
+                })?;
+            Ok(status.code().unwrap_or(crate::fatal::EXIT_FAILED))
         }
         Command::DeployAccount { require_approval } => {
             let aws = connected(region).await?;

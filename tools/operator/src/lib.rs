@@ -1,5 +1,5 @@
 //! The operator's CLI as a library: everything `make deploy`, `make deploy-account`,
-//! `make smoke-user`, `make token` and `make smoke STAGE=…` do, with the decisions (the deploy
+//! `make smoke-user`, `make token`, `make smoke STAGE=…` and `make diff STAGE=…` do, with the decisions (the deploy
 //! preflight, the secret document, the TOTP code, the cdk command lines) as plain functions that
 //! the tests call without AWS. `main.rs` only parses arguments and prints the outcome.
 
@@ -8,6 +8,7 @@ pub mod aws;
 pub mod cdk;
 pub mod cli;
 pub mod cognito;
+pub mod diff;
 pub mod fatal;
 pub mod outputs;
 pub mod password;
