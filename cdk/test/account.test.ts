@@ -43,7 +43,7 @@ describe('the account stack (config/account.json)', () => {
     assert.throws(bad({ budget: { monthlyUsd: 0, emails: ['a@example.com'] } }), /config\/account\.json: budget\.monthlyUsd: must be an integer from 1 to \d+ \(got 0\)/);
     assert.throws(bad({ budget: { monthlyUsd: 10, emails: [] } }), /config\/account\.json: budget\.emails: must list 1 to 10 e-mail addresses \(got \[\]\)/);
     assert.throws(bad({ budget: { monthlyUsd: 10, emails: ['not-an-address'] } }), /budget\.emails: each entry must be an e-mail address \(got "not-an-address"\)/);
-    assert.throws(bad({ githubOidc: true }), /config\/account\.json: has no setting "githubOidc" \(known: apiGatewayCloudWatchRole, budget\)/);
+    assert.throws(bad({ githubOidc: true }), /config\/account\.json: has no setting "githubOidc" \(known: apiGatewayCloudWatchRole, budget, githubActions\)/);
   });
 
   it('is what `cdk synth -c stack=account` makes, without any Lambda zip, instead of a stage stack', () => {

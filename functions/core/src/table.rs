@@ -3,6 +3,7 @@
 //! with [`TableSpec::create`].
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
     TimeToLiveSpecification,
@@ -26,8 +27,43 @@ impl TableSpec {
     }
 
     /// Creates an on-demand table with this key schema and TTL. Meant for DynamoDB Local, where
-    /// a new table is active at once; the deployed table is the stack's.
+    /// a new table is active at once; the deployed table is the stack's. A table of that name
+    /// that already exists is `ResourceInUseException` (the local server reuses it).
     pub async fn create(&self, client: &Client, name: &str) -> Result<(), aws_sdk_dynamodb::Error> {
+        self.create_table(client, name).await?;
+        self.enable_ttl(client, name).await
+    }
+
+    /// [`TableSpec::create`] for a name that nobody else uses (the tests' fresh names). On a busy
+    /// machine the SDK may retry a CreateTable (or UpdateTimeToLive) whose first attempt timed
+    /// out after DynamoDB Local had applied it; the retry then answers that the table exists (or
+    /// that TTL is already on). With a fresh name that table is this one, so both count as done.
+    pub async fn create_fresh(
+        &self,
+        client: &Client,
+        name: &str,
+    ) -> Result<(), aws_sdk_dynamodb::Error> {
+        match self.create_table(client, name).await {
+            Ok(()) | Err(aws_sdk_dynamodb::Error::ResourceInUseException(_)) => {}
+            Err(e) => return Err(e),
+        }
+        match self.enable_ttl(client, name).await {
+            Err(e)
+                if e.meta()
+                    .message()
+                    .is_some_and(|m| m.contains("already enabled")) =>
+            {
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn create_table(
+        &self,
+        client: &Client,
+        name: &str,
+    ) -> Result<(), aws_sdk_dynamodb::Error> {
         let attribute = |n: &str| {
             AttributeDefinition::builder()
                 .attribute_name(n)
@@ -50,6 +86,10 @@ impl TableSpec {
             .key_schema(key(&self.sort_key, KeyType::Range)?)
             .send()
             .await?;
+        Ok(())
+    }
+
+    async fn enable_ttl(&self, client: &Client, name: &str) -> Result<(), aws_sdk_dynamodb::Error> {
         client
             .update_time_to_live()
             .table_name(name)

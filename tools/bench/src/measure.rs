@@ -292,7 +292,7 @@ impl Bench {
         let table = format!("bench-{}", uuid::Uuid::new_v4().simple());
         TableSpec::from_contract()
             .expect("api/table.json")
-            .create(&self.client, &table)
+            .create_fresh(&self.client, &table)
             .await
             .expect("table");
         table

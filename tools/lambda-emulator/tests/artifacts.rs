@@ -76,7 +76,7 @@ async fn fresh_table() -> String {
     let table = format!("artifact-{}", uuid::Uuid::new_v4().simple());
     TableSpec::from_contract()
         .unwrap()
-        .create(&client, &table)
+        .create_fresh(&client, &table)
         .await
         .expect("table");
     table

@@ -67,7 +67,7 @@ pub async fn spawn_app() -> TestApp {
     let table = format!("items-test-{}", uuid::Uuid::new_v4().simple());
     TableSpec::from_contract()
         .expect("api/table.json")
-        .create(&client, &table)
+        .create_fresh(&client, &table)
         .await
         .expect("create the test table");
     TestApp {
