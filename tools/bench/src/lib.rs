@@ -13,6 +13,7 @@ use items_core::Route;
 use serde::{Deserialize, Serialize};
 
 pub mod goals;
+pub mod machine;
 pub mod measure;
 pub mod report;
 pub mod stats;

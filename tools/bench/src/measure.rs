@@ -13,7 +13,9 @@ use items_core::domain::{
 use items_core::store::Expect;
 use items_core::table::TableSpec;
 use items_core::{DynamoStore, ItemStore, Route};
-use lambda_emulator::{Arch, FunctionProcess, Outcome, RuntimeApi, unpack_bootstrap};
+use lambda_emulator::{FunctionProcess, Outcome, RuntimeApi, unpack_bootstrap};
+
+pub use crate::machine::{arch, lambda_dir, machine, root};
 use serde_json::Value;
 
 use crate::stats::{median, percentile};
@@ -24,27 +26,6 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 const SUB: &str = "7d3c1e2a-5b4f-4c6d-9e8f-0a1b2c3d4e5f";
 /// The time the harness's own items carry.
 const SEEDED_AT: &str = "2026-11-29T00:00:00.000Z";
-
-pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The architecture measured: `BENCH_ARCH` (x86_64 or arm64), default this machine's. The other
-/// one runs under qemu: its figures are emulated, not Lambda's.
-pub fn arch() -> Arch {
-    match std::env::var("BENCH_ARCH").as_deref() {
-        Ok("arm64") => Arch::Arm64,
-        Ok("x86_64") => Arch::X86_64,
-        Ok(other) => panic!("BENCH_ARCH must be x86_64 or arm64, not {other:?}"),
-        Err(_) => Arch::host().expect("a machine of a Lambda architecture"),
-    }
-}
-
-/// Where the zips are: `BENCH_LAMBDA_DIR` (e.g. a profile variant's `--lambda-dir`) or
-/// `target/lambda/<arch>`.
-pub fn lambda_dir() -> PathBuf {
-    std::env::var_os("BENCH_LAMBDA_DIR").map_or_else(|| arch().lambda_dir(&root()), PathBuf::from)
-}
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -487,33 +468,4 @@ fn fixture_body(route: Route, case: &str) -> serde_json::Map<String, Value> {
     let event: Value = serde_json::from_str(&fixture(route, case)).expect("json");
     let body: Value = serde_json::from_str(event["body"].as_str().expect("a body")).expect("json");
     body.as_object().expect("an object").clone()
-}
-
-/// The machine, in words, for the report.
-pub fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|m| m.trim().to_owned())
-        })
-        .unwrap_or_default();
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let arch = arch();
-    let emulated = if arch.is_emulated() {
-        format!(
-            ", {} binaries under qemu user-mode emulation (emulated figures)",
-            arch.name()
-        )
-    } else {
-        String::new()
-    };
-    format!(
-        "{cores} cores ({cpu}), {} Linux{emulated}, DynamoDB Local in memory on loopback",
-        std::env::consts::ARCH
-    )
 }

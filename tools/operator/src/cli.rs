@@ -10,7 +10,7 @@ use crate::assembly::Assembly;
 use crate::aws::{Aws, connect};
 use crate::cognito::SignInError;
 use crate::outputs::{self, Outputs, stage_stack_name};
-use crate::preflight::{self, Checks, Facts, Live};
+use crate::preflight::{self, Checks};
 use crate::smoke_user::{self, DEFAULT_USER, Outcome, Stage};
 use crate::{Fatal, cdk, diff};
 
@@ -377,51 +377,11 @@ async fn run_preflight(
     let facts = preflight::gather(aws, stage, assembly, checks).await;
     let failures = preflight::check(&facts);
     if failures.is_empty() {
-        eprintln!("{}", summary(&facts));
+        eprintln!("{}", preflight::summary(&facts));
         return Ok(());
     }
     let sentences: Vec<String> = failures.iter().map(ToString::to_string).collect();
     Err(Fatal::failed(sentences.join("\n")))
-}
-
-/// One line of what the preflight found, for the operator's log.
-fn summary(facts: &Facts) -> String {
-    let mut parts = Vec::new();
-    for r in &facts.regions {
-        if let Live::Known(Some(v)) = r.bootstrap {
-            parts.push(format!(
-                "{}: bootstrap version {v} (needs {})",
-                r.region, r.bootstrap_required
-            ));
-        }
-        if let Some(Live::Known(true)) = r.cloudwatch_role {
-            parts.push("API Gateway CloudWatch role set".to_owned());
-        }
-        if let Some(Live::Known(l)) = &r.lambda {
-            let needed: i64 = facts
-                .stacks
-                .iter()
-                .filter(|s| s.region == r.region)
-                .map(|s| s.reserved)
-                .sum();
-            let deployed: i64 = facts
-                .stacks
-                .iter()
-                .filter(|s| s.region == r.region)
-                .filter_map(|s| match &s.deployed {
-                    Live::Known(Some(d)) => Some(d.reserved),
-                    _ => None,
-                })
-                .sum();
-            parts.push(format!(
-                "concurrency {} unreserved + {deployed} own − {needed} new = {} left (limit {})",
-                l.unreserved,
-                l.unreserved + deployed - needed,
-                l.limit
-            ));
-        }
-    }
-    format!("preflight passed: {}", parts.join("; "))
 }
 
 fn deploy(
