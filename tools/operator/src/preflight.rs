@@ -475,12 +475,31 @@ mod tests {
         }
     }
 
-    fn good_region() -> RegionFacts {
+    /// A region whose facts all read: bootstrap version, CloudWatch role set or not, Lambda limits.
+    fn known_region(
+        bootstrap: Option<u32>,
+        role: bool,
+        limit: i64,
+        unreserved: i64,
+    ) -> RegionFacts {
         region(
-            Live::Known(Some(21)),
-            Some(Live::Known(true)),
-            lambda(1000, 1000),
+            Live::Known(bootstrap),
+            Some(Live::Known(role)),
+            lambda(limit, unreserved),
         )
+    }
+
+    /// A stage whose one stack is not deployed yet, in one region.
+    fn new_stack(stage: &str, reserved: i64, subscriptions: u32, region: RegionFacts) -> Facts {
+        facts(
+            stage,
+            vec![stack(reserved, subscriptions, Live::Known(None))],
+            vec![region],
+        )
+    }
+
+    fn good_region() -> RegionFacts {
+        known_region(Some(21), true, 1000, 1000)
     }
 
     fn deployed(status: &str, reserved: i64) -> Live<Option<Deployed>> {
@@ -496,63 +515,31 @@ mod tests {
         let cases: Vec<(&str, Facts, Vec<&str>)> = vec![
             (
                 "a ready account and stage",
-                facts(
-                    "prod",
-                    vec![stack(500, 1, Live::Known(None))],
-                    vec![good_region()],
-                ),
+                new_stack("prod", 500, 1, good_region()),
                 vec![],
             ),
             (
                 "dev needs no subscriber",
-                facts(
-                    "dev",
-                    vec![stack(0, 0, Live::Known(None))],
-                    vec![good_region()],
-                ),
+                new_stack("dev", 0, 0, good_region()),
                 vec![],
             ),
             (
                 "not bootstrapped",
-                facts(
-                    "dev",
-                    vec![stack(0, 0, Live::Known(None))],
-                    vec![region(
-                        Live::Known(None),
-                        Some(Live::Known(true)),
-                        lambda(1000, 1000),
-                    )],
-                ),
+                new_stack("dev", 0, 0, known_region(None, true, 1000, 1000)),
                 vec![
                     "Account 123456789012 is not bootstrapped for the CDK in eu-west-1 (no SSM parameter /cdk-bootstrap/hnb659fds/version; version 6 needed): run npx cdk bootstrap aws://123456789012/eu-west-1.",
                 ],
             ),
             (
                 "bootstrap too old",
-                facts(
-                    "dev",
-                    vec![stack(0, 0, Live::Known(None))],
-                    vec![region(
-                        Live::Known(Some(5)),
-                        Some(Live::Known(true)),
-                        lambda(1000, 1000),
-                    )],
-                ),
+                new_stack("dev", 0, 0, known_region(Some(5), true, 1000, 1000)),
                 vec![
                     "Account 123456789012 is bootstrapped in eu-west-1 with version 5 but this app needs 6: run npx cdk bootstrap aws://123456789012/eu-west-1 again.",
                 ],
             ),
             (
                 "no API Gateway CloudWatch role",
-                facts(
-                    "dev",
-                    vec![stack(0, 0, Live::Known(None))],
-                    vec![region(
-                        Live::Known(Some(6)),
-                        Some(Live::Known(false)),
-                        lambda(1000, 1000),
-                    )],
-                ),
+                new_stack("dev", 0, 0, known_region(Some(6), false, 1000, 1000)),
                 vec![
                     "API Gateway in eu-west-1 has no CloudWatch role, so the stage's execution logs cannot be written: deploy the account stack first (make deploy-account REGION=eu-west-1), or, if the account manages that setting elsewhere, set SKIP_ACCOUNT_STACK=1.",
                 ],
@@ -568,45 +555,21 @@ mod tests {
             ),
             (
                 "a new account's limit of 10",
-                facts(
-                    "prod",
-                    vec![stack(500, 1, Live::Known(None))],
-                    vec![region(
-                        Live::Known(Some(6)),
-                        Some(Live::Known(true)),
-                        lambda(10, 10),
-                    )],
-                ),
+                new_stack("prod", 500, 1, known_region(Some(6), true, 10, 10)),
                 vec![
                     "prod reserves 500 concurrent executions in eu-west-1, but the account's limit is 10 and 0 are reserved by other functions, which would leave -490 unreserved where Lambda keeps at least 100: request a higher Lambda \"Concurrent executions\" quota (Service Quotas) or lower reservedConcurrency for prod in config/stages.json.",
                 ],
             ),
             (
                 "other functions reserve too much",
-                facts(
-                    "prod",
-                    vec![stack(500, 1, Live::Known(None))],
-                    vec![region(
-                        Live::Known(Some(6)),
-                        Some(Live::Known(true)),
-                        lambda(1000, 550),
-                    )],
-                ),
+                new_stack("prod", 500, 1, known_region(Some(6), true, 1000, 550)),
                 vec![
                     "prod reserves 500 concurrent executions in eu-west-1, but the account's limit is 1000 and 450 are reserved by other functions, which would leave 50 unreserved where Lambda keeps at least 100: request a higher Lambda \"Concurrent executions\" quota (Service Quotas) or lower reservedConcurrency for prod in config/stages.json.",
                 ],
             ),
             (
                 "exactly 100 left is enough",
-                facts(
-                    "prod",
-                    vec![stack(500, 1, Live::Known(None))],
-                    vec![region(
-                        Live::Known(Some(6)),
-                        Some(Live::Known(true)),
-                        lambda(1000, 600),
-                    )],
-                ),
+                new_stack("prod", 500, 1, known_region(Some(6), true, 1000, 600)),
                 vec![],
             ),
             (
@@ -614,11 +577,7 @@ mod tests {
                 facts(
                     "prod",
                     vec![stack(500, 1, deployed("UPDATE_COMPLETE", 500))],
-                    vec![region(
-                        Live::Known(Some(6)),
-                        Some(Live::Known(true)),
-                        lambda(1000, 500),
-                    )],
+                    vec![known_region(Some(6), true, 1000, 500)],
                 ),
                 vec![],
             ),
@@ -627,11 +586,7 @@ mod tests {
                 facts(
                     "prod",
                     vec![stack(600, 1, deployed("UPDATE_COMPLETE", 500))],
-                    vec![region(
-                        Live::Known(Some(6)),
-                        Some(Live::Known(true)),
-                        lambda(1000, 150),
-                    )],
+                    vec![known_region(Some(6), true, 1000, 150)],
                 ),
                 vec![
                     "prod reserves 600 concurrent executions in eu-west-1, but the account's limit is 1000 and 350 are reserved by other functions, which would leave 50 unreserved where Lambda keeps at least 100: request a higher Lambda \"Concurrent executions\" quota (Service Quotas) or lower reservedConcurrency for prod in config/stages.json.",
@@ -639,11 +594,7 @@ mod tests {
             ),
             (
                 "prod without an alarm subscriber",
-                facts(
-                    "prod",
-                    vec![stack(0, 0, Live::Known(None))],
-                    vec![good_region()],
-                ),
+                new_stack("prod", 0, 0, good_region()),
                 vec![
                     "SecureServerlessBackend-prod has no alarm subscriber, so its alarms reach nobody: set alarmEmail for prod in config/stages.json, or pass ALARM_EMAIL=you@example.com to make deploy.",
                 ],
@@ -743,15 +694,7 @@ mod tests {
             ),
             (
                 "several failures at once, in the order they are fixed",
-                facts(
-                    "staging",
-                    vec![stack(100, 0, Live::Known(None))],
-                    vec![region(
-                        Live::Known(None),
-                        Some(Live::Known(false)),
-                        lambda(50, 50),
-                    )],
-                ),
+                new_stack("staging", 100, 0, known_region(None, false, 50, 50)),
                 vec![
                     "Account 123456789012 is not bootstrapped for the CDK in eu-west-1 (no SSM parameter /cdk-bootstrap/hnb659fds/version; version 6 needed): run npx cdk bootstrap aws://123456789012/eu-west-1.",
                     "API Gateway in eu-west-1 has no CloudWatch role, so the stage's execution logs cannot be written: deploy the account stack first (make deploy-account REGION=eu-west-1), or, if the account manages that setting elsewhere, set SKIP_ACCOUNT_STACK=1.",

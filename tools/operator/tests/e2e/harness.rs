@@ -147,6 +147,19 @@ impl Run {
             .collect::<Vec<_>>()
             .join("\n")
     }
+
+    /// Asserts that stderr contains `needle` (showing all of stderr when it does not).
+    #[track_caller]
+    pub fn says(&self, needle: &str) {
+        assert!(self.stderr.contains(needle), "{}", self.stderr);
+    }
+
+    /// Asserts the exit status, then that stderr contains `needle`.
+    #[track_caller]
+    pub fn expect(&self, status: i32, needle: &str) {
+        assert_eq!(self.status, status, "{}", self.stderr);
+        self.says(needle);
+    }
 }
 
 pub fn run(mut cmd: Command) -> Run {

@@ -161,13 +161,7 @@ fn make_deploy_without_a_stage_names_the_variable() {
     ]);
     let no_stage = run(cmd);
     assert_ne!(no_stage.status, 0);
-    assert!(
-        no_stage
-            .stderr
-            .contains("make deploy needs STAGE=dev, staging or prod."),
-        "{}",
-        no_stage.stderr
-    );
+    no_stage.says("make deploy needs STAGE=dev, staging or prod.");
     assert_eq!(
         out.status, 2,
         "with STAGE=prod the operator runs (and stops without a region): {}",

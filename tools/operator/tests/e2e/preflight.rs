@@ -129,12 +129,9 @@ async fn preflight_reads_bootstrap_role_and_concurrency_and_says_what_is_missing
         &lambda_account(1000, 1000),
         &["--skip-account-stack-check"],
     );
-    assert_eq!(old.status, 1, "{}", old.stderr);
-    assert!(
-        old.stderr
-            .contains("is bootstrapped in us-west-2 with version 5 but this app needs 6"),
-        "{}",
-        old.stderr
+    old.expect(
+        1,
+        "is bootstrapped in us-west-2 with version 5 but this app needs 6",
     );
     assert!(
         !old.stderr.contains("CloudWatch role"),
@@ -164,13 +161,11 @@ async fn preflight_reads_bootstrap_role_and_concurrency_and_says_what_is_missing
         .await
         .expect("apigateway account");
     let ready = case.preflight("prod", &lambda_account(1000, 1000), &[]);
-    assert_eq!(ready.status, 0, "{}", ready.stderr);
-    assert!(ready.stderr.contains("preflight passed: us-west-2: bootstrap version 21 (needs 6); API Gateway CloudWatch role set; concurrency 1000 unreserved + 0 own − 500 new = 500 left (limit 1000)"), "{}", ready.stderr);
+    ready.expect(0, "preflight passed: us-west-2: bootstrap version 21 (needs 6); API Gateway CloudWatch role set; concurrency 1000 unreserved + 0 own − 500 new = 500 left (limit 1000)");
 
     // Not enough: other functions hold 450 of 1000.
     let tight = case.preflight("prod", &lambda_account(1000, 550), &[]);
-    assert_eq!(tight.status, 1, "{}", tight.stderr);
-    assert!(tight.stderr.contains("prod reserves 500 concurrent executions in us-west-2, but the account's limit is 1000 and 450 are reserved by other functions, which would leave 50 unreserved"), "{}", tight.stderr);
+    tight.expect(1, "prod reserves 500 concurrent executions in us-west-2, but the account's limit is 1000 and 450 are reserved by other functions, which would leave 50 unreserved");
 
     // A redeploy: the deployed stack (read from CloudFormation) already holds 500 of the 500
     // reserved, so the same 550-of-1000 account has room.
@@ -188,26 +183,15 @@ async fn preflight_reads_bootstrap_role_and_concurrency_and_says_what_is_missing
         .await
         .expect("stack");
     let redeploy = case.preflight("prod", &lambda_account(1000, 550), &[]);
-    assert_eq!(redeploy.status, 0, "{}", redeploy.stderr);
-    assert!(
-        redeploy
-            .stderr
-            .contains("concurrency 550 unreserved + 450 own − 500 new = 500 left"),
-        "{}",
-        redeploy.stderr
+    redeploy.expect(
+        0,
+        "concurrency 550 unreserved + 450 own − 500 new = 500 left",
     );
 
     // staging/prod without a subscriber.
     write_assembly(&dir, "staging", 20, 0);
     let silent = case.preflight("staging", &lambda_account(1000, 1000), &[]);
-    assert_eq!(silent.status, 1, "{}", silent.stderr);
-    assert!(
-        silent
-            .stderr
-            .contains("SecureServerlessBackend-staging has no alarm subscriber"),
-        "{}",
-        silent.stderr
-    );
+    silent.expect(1, "SecureServerlessBackend-staging has no alarm subscriber");
 
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -52,13 +52,9 @@ async fn smoke_user_is_created_once_reused_repaired_and_signs_in_through_the_mfa
 
     // First run: created, stored, TOTP set up through the MFA_SETUP challenge's session.
     let first = operator(&["smoke-user", "--stage", "dev"]);
-    assert_eq!(first.status, 0, "{}", first.stderr);
-    assert!(
-        first
-            .stderr
-            .contains("smoke user smoke (smoke@smoke-user.invalid) created in dev"),
-        "{}",
-        first.stderr
+    first.expect(
+        0,
+        "smoke user smoke (smoke@smoke-user.invalid) created in dev",
     );
     assert!(
         first.stdout.is_empty(),
@@ -101,12 +97,7 @@ async fn smoke_user_is_created_once_reused_repaired_and_signs_in_through_the_mfa
 
     // Second run: the stored credentials still sign in (password + TOTP): nothing changes.
     let second = operator(&["smoke-user", "--stage", "dev"]);
-    assert_eq!(second.status, 0, "{}", second.stderr);
-    assert!(
-        second.stderr.contains("still signs in: unchanged"),
-        "{}",
-        second.stderr
-    );
+    second.expect(0, "still signs in: unchanged");
     assert_eq!(
         stored_smoke_user(&stage).await,
         stored,
@@ -201,14 +192,7 @@ async fn smoke_user_is_created_once_reused_repaired_and_signs_in_through_the_mfa
 
     // ...and smoke-user repairs it: the same single user name, new credentials that work.
     let repaired = operator(&["smoke-user", "--stage", "dev"]);
-    assert_eq!(repaired.status, 0, "{}", repaired.stderr);
-    assert!(
-        repaired
-            .stderr
-            .contains("re-created (the stored credentials were refused"),
-        "{}",
-        repaired.stderr
-    );
+    repaired.expect(0, "re-created (the stored credentials were refused");
     assert_eq!(stage.user_count().await, 1);
     assert_ne!(
         stored_smoke_user(&stage).await["password"],
@@ -219,12 +203,7 @@ async fn smoke_user_is_created_once_reused_repaired_and_signs_in_through_the_mfa
     // --rotate replaces a working user too.
     let before = stored_smoke_user(&stage).await;
     let rotated = operator(&["smoke-user", "--stage", "dev", "--rotate"]);
-    assert_eq!(rotated.status, 0, "{}", rotated.stderr);
-    assert!(
-        rotated.stderr.contains("re-created (rotated on request)"),
-        "{}",
-        rotated.stderr
-    );
+    rotated.expect(0, "re-created (rotated on request)");
     assert_ne!(
         stored_smoke_user(&stage).await["password"],
         before["password"]
@@ -282,11 +261,5 @@ async fn with_optional_mfa_totp_is_set_up_with_the_access_token_and_a_second_use
     );
     let no_stack = operator(&["token", "--stage", "prod"]);
     assert_eq!(no_stack.status, 1);
-    assert!(
-        no_stack
-            .stderr
-            .contains("SecureServerlessBackend-prod does not exist in account"),
-        "{}",
-        no_stack.stderr
-    );
+    no_stack.says("SecureServerlessBackend-prod does not exist in account");
 }
