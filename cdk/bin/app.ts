@@ -40,8 +40,6 @@ try {
       repoRoot: root,
       ...(artifactsDir ? { artifactsDir: path.resolve(root, artifactsDir) } : {}),
       buildMissingArtifacts: build,
-      // The CLI's region (AWS_REGION or the profile's): where a stage with a backup copy lives.
-      ...(process.env.CDK_DEFAULT_REGION ? { defaultRegion: process.env.CDK_DEFAULT_REGION } : {}),
     });
   }
 } catch (error) {

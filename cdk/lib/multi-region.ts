@@ -1,10 +1,13 @@
-import { Duration, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { Arch } from './artifacts';
 import { ConfigError, StageConfig } from './config';
 import { COST_ALLOCATION_TAG_KEY, SecureServerlessBackendStack, stageStackName } from './stack';
 import { EncryptedVault } from './table-backup';
+
+/** The support stack's output the primary's backup plan reads (Fn::GetStackOutput) for its copy action. */
+export const BACKUP_COPY_VAULT_OUTPUT = 'BackupCopyVaultArn';
 
 export interface RegionSupportStackProps extends StackProps {
   readonly stage: string;
@@ -48,6 +51,7 @@ export class RegionSupportStack extends Stack {
         description: `copies of the ${props.stage} items table's backups`,
         ...(props.copyVault.lockMinRetention ? { lockMinRetention: props.copyVault.lockMinRetention } : {}),
       });
+      new CfnOutput(this, BACKUP_COPY_VAULT_OUTPUT, { value: this.copyVault.vault.backupVaultArn, description: 'The vault the primary region\'s backup plan copies to' });
     }
   }
 }
@@ -60,12 +64,6 @@ export interface StageStacksProps {
   readonly artifactsDir?: string;
   readonly buildMissingArtifacts?: boolean;
   readonly checkArtifactFreshness?: boolean;
-  /**
-   * The region of a stage whose `regions` is null but whose stacks span regions (a backup copy):
-   * the region the CLI deploys to (CDK_DEFAULT_REGION). Unused by a single-stack stage, which
-   * stays environment-agnostic.
-   */
-  readonly defaultRegion?: string;
 }
 
 /** Every stack of a stage, in deployment order, and the primary (stageStackName(stage)). */
@@ -79,15 +77,18 @@ export interface StageStacks {
 /**
  * The stacks of one stage in one app:
  * - a single-region stage without a backup copy: one environment-agnostic stack, as always;
- * - a backup copy to another region: the stage stack pinned to its region, plus a
+ * - a backup copy to another region: the same environment-agnostic stage stack, plus a
  *   RegionSupportStack in the copy region holding the copy vault;
  * - `regions` [primary, ...secondaries]: a RegionSupportStack per secondary region (replica key,
  *   and the copy vault if it is the copy region), the primary stack (global table, user pool,
  *   backup, PRIMARY failover records) and one stack per secondary region (API, functions, WAF,
  *   alarms, SECONDARY failover records) named `<primary>-<region>`.
- * Cross-region values (key and vault ARNs, the user pool ARN, the table name) go through CDK's
- * crossRegionReferences (SSM parameters written by the producing stack in the consuming region),
- * so `cdk deploy` of all stacks works in dependency order with no parameter to fill in.
+ * Cross-region values go through CloudFormation's Fn::GetStackOutput, resolved at deploy time from
+ * the producing stack's outputs: the copy vault's ARN explicitly, and in a multi-region stage the
+ * replica key ARNs, the user pool ARN and the table name through CDK's crossRegionReferences,
+ * which this app's "@aws-cdk/core:defaultCrossStackReferences": "weak" (cdk.json) turns into
+ * Fn::GetStackOutput instead of custom resources. `cdk deploy` of all stacks then works in
+ * dependency order with no parameter to fill in.
  */
 export function buildStageStacks(scope: Construct, props: StageStacksProps): StageStacks {
   const c = props.config;
@@ -109,13 +110,10 @@ export function buildStageStacks(scope: Construct, props: StageStacksProps): Sta
     return { primary, secondaries: [], support: [], stacks: [primary] };
   }
 
-  const primaryRegion = c.regions ? c.regions[0] : props.defaultRegion;
-  if (!primaryRegion || primaryRegion.startsWith('unknown')) {
-    throw new ConfigError(
-      `Stage ${stage} copies its backups to ${copyRegion}, so its stack needs a known region: deploy with AWS_REGION set (make deploy STAGE=${stage} REGION=...) or list the regions in config/stages.json.`,
-    );
-  }
-  if (copyRegion === primaryRegion) {
+  // A single-region stage stays environment-agnostic (deployed to the CLI's region, its template
+  // as before); only a multi-region stage pins its stacks to their regions.
+  const primaryRegion = c.regions ? c.regions[0] : undefined;
+  if (copyRegion && copyRegion === primaryRegion) {
     throw new ConfigError(`config/stages.json: stages.${stage}.backup.copy.region: must differ from the primary region (got "${copyRegion}")`);
   }
   const secondaryRegions = c.regions ? c.regions.slice(1) : [];
@@ -128,7 +126,7 @@ export function buildStageStacks(scope: Construct, props: StageStacksProps): Sta
       region,
       new RegionSupportStack(scope, `${name}-support-${region}`, {
         env: { region },
-        crossRegionReferences: true,
+        ...(c.regions ? { crossRegionReferences: true } : {}),
         description: description(`${parts.join(' and ')} in ${region}`),
         stage,
         primaryStackName: name,
@@ -138,13 +136,16 @@ export function buildStageStacks(scope: Construct, props: StageStacksProps): Sta
     );
   }
 
-  const copyVault = copyRegion ? support.get(copyRegion)?.copyVault?.vault : undefined;
+  // The copy vault's ARN is read from the support stack's output by CloudFormation at deploy time
+  // (Fn::GetStackOutput, cross-region): an environment-agnostic primary cannot hold a CDK
+  // cross-region reference, and the vault's name is only known once its stack exists.
+  const copyStack = copyRegion ? support.get(copyRegion) : undefined;
+  const backupCopyVaultArn = copyStack && copyRegion ? Fn.getStackOutput(copyStack.stackName, BACKUP_COPY_VAULT_OUTPUT, copyRegion) : undefined;
   const primary = new SecureServerlessBackendStack(scope, name, {
     ...common,
-    env: { region: primaryRegion },
-    crossRegionReferences: true,
-    description: description(c.regions ? `the primary region ${primaryRegion}: global table, user pool, backups, API` : 'API Gateway REST -> Rust Lambda -> DynamoDB'),
-    ...(copyVault ? { backupCopyVault: copyVault } : {}),
+    ...(primaryRegion ? { env: { region: primaryRegion }, crossRegionReferences: true } : {}),
+    description: description(primaryRegion ? `the primary region ${primaryRegion}: global table, user pool, backups, API` : 'API Gateway REST -> Rust Lambda -> DynamoDB'),
+    ...(backupCopyVaultArn ? { backupCopyVaultArn } : {}),
     ...(c.regions ? { replicas: secondaryRegions.map((region) => ({ region, keyArn: support.get(region)!.replicaKey!.keyArn })) } : {}),
   });
   for (const s of support.values()) primary.addStackDependency(s, 'the replica keys and the copy vault exist before the table and the backup plan');

@@ -64,11 +64,11 @@ export interface SecureServerlessBackendStackProps extends StackProps {
    */
   readonly checkArtifactFreshness?: boolean;
   /**
-   * The vault in config.backup.copy.region that every backup is copied to (a stack of that
-   * region: RegionSupportStack). Required when the stage's backup has a copy.
+   * The ARN of the vault in config.backup.copy.region that every backup is copied to (a stack of
+   * that region: RegionSupportStack). Required when the stage's backup has a copy.
    * @default - no copy
    */
-  readonly backupCopyVault?: backup.IBackupVault;
+  readonly backupCopyVaultArn?: string;
   /**
    * Multi-region stage, in the primary region: the other regions' replicas of the table, each with
    * its region's key ARN (RegionSupportStack).
@@ -163,7 +163,7 @@ export class SecureServerlessBackendStack extends Stack {
           stage: props.stage,
           table: this.table,
           settings: c.backup,
-          ...(props.backupCopyVault ? { copyVault: props.backupCopyVault } : {}),
+          ...(props.backupCopyVaultArn ? { copyVault: backup.BackupVault.fromBackupVaultArn(this, 'BackupCopyVault', props.backupCopyVaultArn) } : {}),
         });
       }
     }

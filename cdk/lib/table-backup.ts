@@ -1,4 +1,4 @@
-import { Aws, Duration, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -78,7 +78,7 @@ export class TableBackup extends Construct {
     const s = props.settings;
     if (s.copy && !props.copyVault) throw new Error(`${this.node.path}: backup.copy goes to ${s.copy.region} but no copy vault was given`);
     if (!s.copy && props.copyVault) throw new Error(`${this.node.path}: a copy vault was given but backup.copy is null`);
-    if (s.copy && s.copy.region === Stack.of(this).region) throw new Error(`${this.node.path}: backup.copy.region ${s.copy.region} is the table's own region`);
+    if (s.copy && !Token.isUnresolved(Stack.of(this).region) && s.copy.region === Stack.of(this).region) throw new Error(`${this.node.path}: backup.copy.region ${s.copy.region} is the table's own region`);
 
     this.vault = new EncryptedVault(this, 'Primary', {
       stage: props.stage,

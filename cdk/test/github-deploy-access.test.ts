@@ -260,7 +260,7 @@ describe('GitHub Actions deploy access (config/account.json githubActions)', () 
     assert.throws(bad({ oidcProvider: 'arn:aws:iam::1:oidc-provider/x' }), /githubActions\.oidcProvider: must be one of create, existing/);
     assert.throws(bad({ iamRegion: 'Europe' }), /githubActions\.iamRegion: must be a region such as eu-west-1 \(got "Europe"\)/);
     assert.throws(bad({ environments: {} }), /githubActions\.environments: must name at least one GitHub environment/);
-    assert.throws(bad({ environments: { qa: { account: '111111111111', region: 'eu-west-1' } } }), /githubActions\.environments: the environment: must be one of dev, staging, prod \(got "qa"\)/);
+    assert.throws(bad({ environments: { qa: { account: '111111111111', region: 'eu-west-1' } } }), /githubActions\.environments: the environment: must be one of dev, staging, prod, prod-global \(got "qa"\)/);
     assert.throws(bad({ environments: { prod: { account: 222222222222, region: 'eu-west-1' } } }), /environments\.prod\.account: must be a 12-digit AWS account id in quotes \(got 222222222222\)/);
     assert.throws(bad({ environments: { prod: { account: '222222222222', region: 'eu-west-1', role: 'x' } } }), /environments\.prod: has no setting "role"/);
     assert.throws(bad({ owner: 'x' }), /githubActions: has no setting "owner"/);
