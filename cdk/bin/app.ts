@@ -24,9 +24,12 @@ Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true, writ
 
 try {
   if (stack === 'account') {
+    const config = loadAccountConfig(path.resolve(root, String(app.node.tryGetContext('accountConfig') ?? path.join('config', 'account.json'))));
     new AccountStack(app, ACCOUNT_STACK_NAME, {
       description: 'secure-serverless-backend (account): what every stage of this account and region shares',
-      config: loadAccountConfig(path.resolve(root, String(app.node.tryGetContext('accountConfig') ?? path.join('config', 'account.json')))),
+      config,
+      // Each GitHub environment's stage settings: a stage spanning regions widens its deploy role.
+      stages: Object.fromEntries(Object.keys(config.githubActions?.environments ?? {}).map((env) => [env, loadStageConfig(path.join(root, 'config', 'stages.json'), env)])),
     });
   } else if (stack !== undefined && stack !== 'stage') {
     throw new ConfigError(`unknown stack ${JSON.stringify(stack)}: use -c stack=account for the account stack, or leave it out for a stage`);

@@ -66,6 +66,21 @@ export interface StageStacksProps {
   readonly checkArtifactFreshness?: boolean;
 }
 
+/**
+ * The stacks of a stage besides its primary, with their regions, as buildStageStacks makes them:
+ * what the GitHub deploy role of the stage must reach beyond the primary's region.
+ */
+export function otherStacksOf(stage: string, c: StageConfig): Array<{ readonly name: string; readonly region: string }> {
+  const name = stageStackName(stage);
+  const secondaryRegions = c.regions ? c.regions.slice(1) : [];
+  const copyRegion = c.backup?.copy?.region;
+  const supportRegions = [...new Set([...secondaryRegions, ...(copyRegion ? [copyRegion] : [])])];
+  return [
+    ...supportRegions.map((region) => ({ name: `${name}-support-${region}`, region })),
+    ...secondaryRegions.map((region) => ({ name: `${name}-${region}`, region })),
+  ];
+}
+
 /** Every stack of a stage, in deployment order, and the primary (stageStackName(stage)). */
 export interface StageStacks {
   readonly primary: SecureServerlessBackendStack;

@@ -135,5 +135,7 @@ export function synthStage(stage: string, arch: Arch = 'arm64'): Synthesized {
 /** The account stack from `config` (default config/account.json), in an App with cdk.json's context plus `context`. */
 export function accountStack(config?: AccountConfig, context: Record<string, unknown> = {}): AccountStack {
   const app = new App({ context: { ...CDK_CONTEXT, ...context } });
-  return new AccountStack(app, ACCOUNT_STACK_NAME, { config: config ?? loadAccountConfig(path.join(REPO_ROOT, 'config', 'account.json')) });
+  const c = config ?? loadAccountConfig(path.join(REPO_ROOT, 'config', 'account.json'));
+  const stages = Object.fromEntries(Object.keys(c.githubActions?.environments ?? {}).map((env) => [env, deployableStageConfig(env)]));
+  return new AccountStack(app, ACCOUNT_STACK_NAME, { config: c, stages });
 }
