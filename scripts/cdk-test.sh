@@ -90,9 +90,9 @@ for stage in "${STAGES[@]}"; do
     const settings = require("./config/stages.json").stages[stage];
     const primary = `SecureServerlessBackend-${stage}`;
     // Every stack of the manifest, with its region (null: environment-agnostic).
-    const want = Object.values(manifest.artifacts).filter((a) => a.type === "aws:cloudformation:stack").map((a) => {
+    const want = Object.entries(manifest.artifacts).filter(([, a]) => a.type === "aws:cloudformation:stack").map(([id, a]) => {
       const region = a.environment.split("/")[3];
-      return { name: a.properties.stackName, region: region.startsWith("unknown-") ? null : region, template: a.properties.templateFile };
+      return { name: a.properties.stackName ?? id, region: region.startsWith("unknown-") ? null : region, template: a.properties.templateFile };
     }).sort((a, b) => a.name.localeCompare(b.name));
     const s = got.stacks;
     if (JSON.stringify(s.map((x) => [x.name, x.region])) !== JSON.stringify(want.map((x) => [x.name, x.region]))) fail(`stacks ${JSON.stringify(s.map((x) => [x.name, x.region]))}, manifest ${JSON.stringify(want.map((x) => [x.name, x.region]))}`);
