@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { Stack, Token } from 'aws-cdk-lib';
 import { parseStageConfig } from '../lib/config';
 import { DOMAIN_SECURITY_POLICY } from '../lib/custom-domain';
-import { BACKUP_COPY_VAULT_OUTPUT } from '../lib/multi-region';
+import { BACKUP_COPY_VAULT_OUTPUT, otherStacksOf } from '../lib/multi-region';
 import { apiKeySecretName, stageStackName } from '../lib/stack';
 import { CONTRACT, stageConfig, synthStage } from './helpers';
 
@@ -294,6 +294,19 @@ describe('single-region stages stay as they were', () => {
     const [tableId] = one(templateOf(synthStage('dev').stack), 'AWS::DynamoDB::Table');
     assert.equal(tableId, 'ItemsTableE2D1F4C3');
   });
+});
+
+describe('the stacks GitHub deploy roles are widened to', () => {
+  for (const stage of ['dev', 'staging', 'prod', 'prod-global']) {
+    it(`${stage}: otherStacksOf names exactly the stacks besides the primary that the app builds, with their regions`, () => {
+      const { stages } = synthStage(stage);
+      const built = stages.stacks.filter((s) => s !== stages.primary).map((s) => ({ name: s.stackName, region: s.region }));
+      assert.deepEqual(
+        [...otherStacksOf(stage, stageConfig(stage))].sort((a, b) => a.name.localeCompare(b.name)),
+        built.sort((a, b) => a.name.localeCompare(b.name)),
+      );
+    });
+  }
 });
 
 describe('stage settings for availability (config/stages.json)', () => {
