@@ -296,6 +296,25 @@ describe('single-region stages stay as they were', () => {
   });
 });
 
+describe('a destroy and a redeploy of every stack of a stage never collide with what it left', () => {
+  for (const stage of ['prod', 'prod-global']) {
+    for (const stack of synthStage(stage).stages.stacks) {
+      it(`${stack.stackName}: every retained resource's name is unique per stack creation (or left to CloudFormation)`, () => {
+        const t = templateOf(stack);
+        for (const [id, r] of Object.entries(t.Resources) as Array<[string, Resource & { UpdateReplacePolicy?: string }]>) {
+          if (r.DeletionPolicy !== 'Retain' && r.UpdateReplacePolicy !== 'Retain') continue;
+          for (const [prop, value] of Object.entries(r.Properties ?? {})) {
+            if (!/Name$/.test(prop) || value === undefined) continue;
+            const refs = JSON.stringify(value);
+            const unique = refs.includes('AWS::StackId') || Object.keys(t.Resources).some((other) => refs.includes(`"${other}"`));
+            assert.ok(unique, `${id} (${r.Type}) is retained with the fixed ${prop} ${refs}`);
+          }
+        }
+      });
+    }
+  }
+});
+
 describe('the stacks GitHub deploy roles are widened to', () => {
   for (const stage of ['dev', 'staging', 'prod', 'prod-global']) {
     it(`${stage}: otherStacksOf names exactly the stacks besides the primary that the app builds, with their regions`, () => {
