@@ -6,9 +6,9 @@ import { loadAccountConfig } from '../lib/account-config';
 import { ACCOUNT_STACK_NAME, AccountStack } from '../lib/account-stack';
 import { ArtifactError, parseArch } from '../lib/artifacts';
 import { ConfigError, loadStageConfig, withAlarmEmail } from '../lib/config';
-import { SecureServerlessBackendStack, stageStackName } from '../lib/stack';
+import { buildStageStacks } from '../lib/multi-region';
 
-// Context: -c stage=dev|staging|prod (default dev), -c arch=arm64|x86_64 (default arm64),
+// Context: -c stage=dev|staging|prod|prod-global (default dev), -c arch=arm64|x86_64 (default arm64),
 // -c artifactsDir=DIR (default target/lambda/<arch>), -c build=false to fail instead of running
 // make build, -c alarmEmail=ADDR (the stage's alarm subscriber), -c stack=account (the account
 // stack, from config/account.json, instead of a stage), -c nagAcknowledgements=false (show every
@@ -24,15 +24,19 @@ Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true, writ
 
 try {
   if (stack === 'account') {
+    const config = loadAccountConfig(path.resolve(root, String(app.node.tryGetContext('accountConfig') ?? path.join('config', 'account.json'))));
     new AccountStack(app, ACCOUNT_STACK_NAME, {
       description: 'secure-serverless-backend (account): what every stage of this account and region shares',
-      config: loadAccountConfig(path.resolve(root, String(app.node.tryGetContext('accountConfig') ?? path.join('config', 'account.json')))),
+      config,
+      // Each GitHub environment's stage settings: a stage spanning regions widens its deploy role.
+      stages: Object.fromEntries(Object.keys(config.githubActions?.environments ?? {}).map((env) => [env, loadStageConfig(path.join(root, 'config', 'stages.json'), env)])),
     });
   } else if (stack !== undefined && stack !== 'stage') {
     throw new ConfigError(`unknown stack ${JSON.stringify(stack)}: use -c stack=account for the account stack, or leave it out for a stage`);
   } else {
-    new SecureServerlessBackendStack(app, stageStackName(stage), {
-      description: `secure-serverless-backend (${stage}): API Gateway REST -> Rust Lambda -> DynamoDB`,
+    // One stack, or for a stage that spans regions (config "regions", or a backup copy) every
+    // stack of it in dependency order (cdk/lib/multi-region.ts).
+    buildStageStacks(app, {
       stage,
       config: withAlarmEmail(loadStageConfig(path.join(root, 'config', 'stages.json'), stage), app.node.tryGetContext('alarmEmail')),
       arch: parseArch(app.node.tryGetContext('arch')),

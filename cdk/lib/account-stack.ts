@@ -4,6 +4,7 @@ import * as budgets from 'aws-cdk-lib/aws-budgets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { AccountConfig } from './account-config';
+import { StageConfig } from './config';
 import { acknowledgeNag } from './compliance';
 import { GithubDeployAccess } from './github-deploy-access';
 
@@ -13,6 +14,11 @@ export const ACCOUNT_STACK_NAME = 'SecureServerlessBackend-account';
 export interface AccountStackProps extends StackProps {
   /** config/account.json. */
   readonly config: AccountConfig;
+  /**
+   * config/stages.json's settings of the GitHub environments' stages (their other regions).
+   * @default - each stage one stack in its environment's region
+   */
+  readonly stages?: Readonly<Record<string, StageConfig>>;
 }
 
 /**
@@ -70,7 +76,7 @@ export class AccountStack extends Stack {
     if (props.config.githubActions) {
       // IAM is global: every resource of this part is conditioned on the stack's region being
       // githubActions.iamRegion (and on the account), so deploying the stack in more regions is safe.
-      this.githubDeployAccess = new GithubDeployAccess(this, 'GithubActions', { settings: props.config.githubActions });
+      this.githubDeployAccess = new GithubDeployAccess(this, 'GithubActions', { settings: props.config.githubActions, ...(props.stages ? { stages: props.stages } : {}) });
     }
   }
 }

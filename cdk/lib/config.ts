@@ -22,6 +22,39 @@ export interface AlarmThresholds {
   readonly dynamoSystemErrorsPerMinute: number;
 }
 
+/** A custom domain for the API in an existing public Route 53 hosted zone, given by id so synth needs no lookup. */
+export interface DomainSettings {
+  /** The API's host name, e.g. api.example.com (lower case, inside the zone). */
+  readonly name: string;
+  /** The hosted zone's id, e.g. Z0123456789ABCDEFGHIJ. */
+  readonly hostedZoneId: string;
+  /** The hosted zone's name, e.g. example.com. */
+  readonly hostedZoneName: string;
+}
+
+/** A copy of every backup in a vault of another region. */
+export interface BackupCopySettings {
+  readonly region: string;
+  /** Days the copy is kept (Backup deletes it after). */
+  readonly retentionDays: number;
+}
+
+/** AWS Backup of the table (on top of point-in-time recovery, which stays on in every stage). */
+export interface BackupSettings {
+  /** The daily backup starts in the hour after this one (UTC, 0–23). */
+  readonly dailyHourUtc: number;
+  /** Days each backup is kept. */
+  readonly retentionDays: number;
+  /**
+   * Vault lock in governance mode: nobody without the backup:DeleteBackupVaultLockConfiguration
+   * and backup:DeleteRecoveryPoint rights (which no role of this app has) deletes a recovery point
+   * before retentionDays.
+   */
+  readonly lock: boolean;
+  /** null: no copy to another region. */
+  readonly copy: BackupCopySettings | null;
+}
+
 /** One stage's entry of config/stages.json. */
 export interface StageConfig {
   readonly logRetentionDays: number;
@@ -58,12 +91,21 @@ export interface StageConfig {
    * overrides it (withAlarmEmail).
    */
   readonly alarmEmail: string | null;
+  /** null: the API is reached at its execute-api URL. */
+  readonly domain: DomainSettings | null;
+  /** null: point-in-time recovery only. */
+  readonly backup: BackupSettings | null;
+  /**
+   * null: one region (the one the CLI deploys to). A list: one stack per region, the first the
+   * primary (docs/AVAILABILITY.md); it needs a domain and CUSTOMER_MANAGED table encryption.
+   */
+  readonly regions: readonly string[] | null;
 }
 
 /** Stages that may go without an alarm subscriber. */
 export const STAGES_WITHOUT_SUBSCRIBER: readonly string[] = ['dev'];
 
-export const STAGE_NAMES = ['dev', 'staging', 'prod'] as const;
+export const STAGE_NAMES = ['dev', 'staging', 'prod', 'prod-global'] as const;
 export type StageName = (typeof STAGE_NAMES)[number];
 
 /** Log retention values CloudWatch Logs accepts. */
@@ -146,6 +188,14 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
   const memoryMb = positiveInt(`${w}.memoryMb`, c.memoryMb, 10240);
   if (memoryMb < 128) fail(`${w}.memoryMb`, 'must be at least 128', memoryMb);
   if (typeof c.dynamodbWarmUp !== 'boolean') fail(`${w}.dynamodbWarmUp`, 'must be true or false', c.dynamodbWarmUp);
+  const tableEncryption = oneOf(`${w}.tableEncryption`, c.tableEncryption, ['AWS_OWNED', 'CUSTOMER_MANAGED'] as const);
+  const domain = c.domain === undefined || c.domain === null ? null : parseDomain(`${w}.domain`, c.domain);
+  const backup = c.backup === undefined || c.backup === null ? null : parseBackup(`${w}.backup`, c.backup);
+  const regions = c.regions === undefined || c.regions === null ? null : parseRegions(`${w}.regions`, c.regions);
+  if (regions !== null) {
+    if (domain === null) fail(`${w}.domain`, 'must be set when "regions" lists several regions (clients follow the healthy region through it)', c.domain);
+    if (tableEncryption !== 'CUSTOMER_MANAGED') fail(`${w}.tableEncryption`, 'must be CUSTOMER_MANAGED when "regions" is set (each replica has its region\'s key)', tableEncryption);
+  }
   return {
     logRetentionDays,
     removalPolicy: oneOf(`${w}.removalPolicy`, c.removalPolicy, ['DESTROY', 'RETAIN'] as const),
@@ -160,10 +210,51 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
     corsAllowOrigins: origins as string[],
     mfa: oneOf(`${w}.mfa`, c.mfa, ['OFF', 'OPTIONAL', 'REQUIRED'] as const),
     threatProtection: oneOf(`${w}.threatProtection`, c.threatProtection, ['OFF', 'AUDIT', 'ENFORCED'] as const),
-    tableEncryption: oneOf(`${w}.tableEncryption`, c.tableEncryption, ['AWS_OWNED', 'CUSTOMER_MANAGED'] as const),
+    tableEncryption,
     budgetUsd: positiveInt(`${w}.budgetUsd`, c.budgetUsd),
     alarmEmail: alarmEmail as string | null,
+    domain,
+    backup,
+    regions,
   };
+}
+
+/** An AWS region name such as us-east-1 or ap-southeast-2. */
+export const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d$/;
+const HOST_LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const HOST_NAME = new RegExp(`^(?:${HOST_LABEL}\\.)+${HOST_LABEL}$`);
+
+function parseDomain(where: string, raw: unknown): DomainSettings {
+  const d = object(where, raw);
+  const name = d.name;
+  const zoneName = d.hostedZoneName;
+  if (typeof name !== 'string' || !HOST_NAME.test(name)) fail(`${where}.name`, 'must be a lower-case host name such as api.example.com', name);
+  if (typeof zoneName !== 'string' || !HOST_NAME.test(zoneName)) fail(`${where}.hostedZoneName`, 'must be a lower-case zone name such as example.com', zoneName);
+  if (!name.endsWith(`.${zoneName}`)) fail(`${where}.name`, `must be inside the hosted zone ${zoneName}`, name);
+  if (typeof d.hostedZoneId !== 'string' || !/^Z[A-Z0-9]{1,31}$/.test(d.hostedZoneId)) fail(`${where}.hostedZoneId`, 'must be a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ', d.hostedZoneId);
+  return { name, hostedZoneId: d.hostedZoneId, hostedZoneName: zoneName };
+}
+
+function parseBackup(where: string, raw: unknown): BackupSettings {
+  const b = object(where, raw);
+  const hour = b.dailyHourUtc;
+  if (typeof hour !== 'number' || !Number.isInteger(hour) || hour < 0 || hour > 23) fail(`${where}.dailyHourUtc`, 'must be an integer from 0 to 23', hour);
+  const retentionDays = positiveInt(`${where}.retentionDays`, b.retentionDays, 36500);
+  if (typeof b.lock !== 'boolean') fail(`${where}.lock`, 'must be true or false', b.lock);
+  let copy: BackupCopySettings | null = null;
+  if (b.copy !== undefined && b.copy !== null) {
+    const c = object(`${where}.copy`, b.copy);
+    if (typeof c.region !== 'string' || !REGION_PATTERN.test(c.region)) fail(`${where}.copy.region`, 'must be a region such as us-west-2', c.region);
+    copy = { region: c.region, retentionDays: positiveInt(`${where}.copy.retentionDays`, c.retentionDays, 36500) };
+  }
+  return { dailyHourUtc: hour, retentionDays, lock: b.lock, copy };
+}
+
+function parseRegions(where: string, raw: unknown): readonly string[] {
+  if (!Array.isArray(raw) || raw.length < 2) fail(where, 'must be null or a list of at least two regions, the primary first', raw);
+  for (const r of raw) if (typeof r !== 'string' || !REGION_PATTERN.test(r)) fail(where, 'each entry must be a region such as us-east-1', r);
+  if (new Set(raw).size !== raw.length) fail(where, 'must not list a region twice', raw);
+  return raw as string[];
 }
 
 export function isEmail(value: unknown): value is string {

@@ -3,6 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { AccountConfig, GithubActionsSettings } from './account-config';
 import { acknowledgeNag, cfnOf } from './compliance';
+import { ConfigError, StageConfig } from './config';
+import { otherStacksOf } from './multi-region';
 import { smokeUserSecretPrefix } from './operator-access';
 import { constructId, COST_ALLOCATION_TAG_KEY, stageStackName } from './stack';
 
@@ -84,6 +86,13 @@ const STACK_ARN_REASON = 'A stack ARN ends in the id CloudFormation gives each c
 export interface GithubDeployAccessProps {
   /** config/account.json's `githubActions`. */
   readonly settings: GithubActionsSettings;
+  /**
+   * config/stages.json's settings of the environments' stages: a stage whose stacks span regions
+   * (a backup copy, `regions`) lets its deploy role reach those stacks and their regions'
+   * bootstrap too.
+   * @default - every stage is one stack in its environment's region
+   */
+  readonly stages?: Readonly<Record<string, StageConfig>>;
 }
 
 /**
@@ -133,9 +142,18 @@ export class GithubDeployAccess extends Construct {
       });
 
     const deployRoles: Record<string, iam.Role> = {};
+    const otherStacks = (environment: string) => (props.stages?.[environment] ? otherStacksOf(environment, props.stages[environment]) : []);
     for (const [environment, where] of environments) {
       const stack = stageStackName(environment);
       const region = where.region;
+      const stageRegions = props.stages?.[environment]?.regions;
+      if (stageRegions && stageRegions[0] !== region) {
+        throw new ConfigError(`config/account.json: githubActions.environments.${environment}.region: must be the stage's primary region ${stageRegions[0]} (config/stages.json "regions"), where its outputs are read (got "${region}")`);
+      }
+      // The stage's other stacks (backup-copy vault, secondary regions) and their regions.
+      const others = otherStacks(environment);
+      const otherRegions = [...new Set(others.map((o) => o.region))].filter((r) => r !== region);
+      const stackArn = (name: string, r: string) => `arn:${Aws.PARTITION}:cloudformation:${r}:${Aws.ACCOUNT_ID}:stack/${name}/*`;
       const arn = (service: string, resource: string, account: string = Aws.ACCOUNT_ID): string => `arn:${Aws.PARTITION}:${service}:${region}:${account}:${resource}`;
       const secretArns = arn('secretsmanager', `secret:${smokeUserSecretPrefix(stack)}*`);
       const taggedWithTheStage = { StringEquals: { [`aws:ResourceTag/${COST_ALLOCATION_TAG_KEY}`]: stack } };
@@ -177,6 +195,28 @@ export class GithubDeployAccess extends Construct {
                 actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
                 resources: [secretArns],
               }),
+              ...(others.length > 0
+                ? [
+                    new iam.PolicyStatement({
+                      sid: 'DeployTheStagesOtherRegions',
+                      actions: ['sts:AssumeRole'],
+                      resources: otherRegions.flatMap((r) => [DefaultStackSynthesizer.DEFAULT_DEPLOY_ROLE_ARN, DefaultStackSynthesizer.DEFAULT_FILE_ASSET_PUBLISHING_ROLE_ARN].map((t) => bootstrapName(t, r))),
+                    }),
+                    new iam.PolicyStatement({
+                      sid: 'ReadTheOtherRegionsBootstrapAndApiGatewaySetting',
+                      actions: ['ssm:GetParameter', 'apigateway:GET'],
+                      resources: otherRegions.flatMap((r) => [
+                        `arn:${Aws.PARTITION}:ssm:${r}:${Aws.ACCOUNT_ID}:parameter${bootstrapName(DefaultStackSynthesizer.DEFAULT_BOOTSTRAP_STACK_VERSION_SSM_PARAMETER, r)}`,
+                        `arn:${Aws.PARTITION}:apigateway:${r}::/account`,
+                      ]),
+                    }),
+                    new iam.PolicyStatement({
+                      sid: 'ReadTheStagesOtherStacks',
+                      actions: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'],
+                      resources: others.map((o) => stackArn(o.name, o.region)),
+                    }),
+                  ]
+                : []),
               new iam.PolicyStatement({
                 sid: 'UseTheSecretsKeyThroughSecretsManagerForThatSecretOnly',
                 actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
@@ -239,6 +279,7 @@ export class GithubDeployAccess extends Construct {
           id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:apigateway:${region}::/apikeys/*]`,
           reason: 'The API key id is made at creation; the statement allows only keys tagged with the stage\'s stack name (aws:ResourceTag/stack), which the stage stack puts on its keys.',
         },
+        ...others.map((o) => ({ id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:${o.region}:<AWS::AccountId>:stack/${o.name}/*]`, reason: STACK_ARN_REASON })),
       );
       new CfnOutput(this, `DeployRoleArn${constructId(environment)}`, {
         value: role.roleArn,
@@ -260,7 +301,10 @@ export class GithubDeployAccess extends Construct {
             new iam.PolicyStatement({
               sid: 'ReadTheStageStacks',
               actions: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'],
-              resources: environments.map(([environment, where]) => `arn:${Aws.PARTITION}:cloudformation:${where.region}:${Aws.ACCOUNT_ID}:stack/${stageStackName(environment)}/*`),
+              resources: environments.flatMap(([environment, where]) => [
+                `arn:${Aws.PARTITION}:cloudformation:${where.region}:${Aws.ACCOUNT_ID}:stack/${stageStackName(environment)}/*`,
+                ...otherStacks(environment).map((o) => `arn:${Aws.PARTITION}:cloudformation:${o.region}:${Aws.ACCOUNT_ID}:stack/${o.name}/*`),
+              ]),
             }),
           ],
         }),
@@ -269,10 +313,10 @@ export class GithubDeployAccess extends Construct {
     cfnOf(this.diffRole).cfnOptions.condition = here;
     acknowledgeNag(
       this.diffRole,
-      ...environments.map(([environment, where]) => ({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:${where.region}:<AWS::AccountId>:stack/${stageStackName(environment)}/*]`,
-        reason: STACK_ARN_REASON,
-      })),
+      ...environments.flatMap(([environment, where]) => [
+        { id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:${where.region}:<AWS::AccountId>:stack/${stageStackName(environment)}/*]`, reason: STACK_ARN_REASON },
+        ...otherStacks(environment).map((o) => ({ id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:${o.region}:<AWS::AccountId>:stack/${o.name}/*]`, reason: STACK_ARN_REASON })),
+      ]),
     );
     new CfnOutput(this, 'DiffRoleArn', { value: this.diffRole.roleArn, description: 'Pull requests: the read-only role the diff jobs assume', condition: here });
   }

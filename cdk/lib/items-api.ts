@@ -47,6 +47,16 @@ export interface ItemsApiProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Turn the execute-api endpoint off: a custom domain is then the only way in.
+   * @default false
+   */
+  readonly disableExecuteApiEndpoint?: boolean;
+  /**
+   * The first API key's value (a dynamic reference, so that every region's key has the same one).
+   * @default - API Gateway generates it
+   */
+  readonly apiKeyValue?: string;
 }
 
 /**
@@ -99,6 +109,7 @@ export class ItemsApi extends Construct {
       endpointTypes: [apigw.EndpointType.REGIONAL],
       cloudWatchRole: false,
       retainDeployments: false,
+      ...(props.disableExecuteApiEndpoint ? { disableExecuteApiEndpoint: true } : {}),
       deployOptions: {
         stageName: props.stageName,
         throttlingRateLimit: props.throttle.rateLimit,
@@ -206,7 +217,10 @@ export class ItemsApi extends Construct {
       quota: { limit: props.usagePlan.quotaLimit, period: apigw.Period[props.usagePlan.quotaPeriod] },
       apiStages: [{ api: this.api, stage: this.stage }],
     });
-    this.apiKey = this.api.addApiKey('ApiKey', { description: 'First client key; add one per client to the usage plan' });
+    this.apiKey = this.api.addApiKey('ApiKey', {
+      description: 'First client key; add one per client to the usage plan',
+      ...(props.apiKeyValue ? { value: props.apiKeyValue } : {}),
+    });
     this.usagePlan.addApiKey(this.apiKey);
 
     skipCheckov(this.stage, 'CKV_AWS_120', 'No cache: every response is per-user (the owner comes from the token) and items change on write, so cached answers would be wrong or stale.');

@@ -33,12 +33,23 @@ export interface ItemsTableProps {
    * @default 'AWS_OWNED'
    */
   readonly encryption?: 'AWS_OWNED' | 'CUSTOMER_MANAGED';
+  /**
+   * Replicas of a global table, each with its region's customer managed key (made before this
+   * table, in a stack of that region). Requires CUSTOMER_MANAGED. The table is then a TableV2
+   * (AWS::DynamoDB::GlobalTable) under the construct id "GlobalTable": a single-region stage
+   * keeps its AWS::DynamoDB::Table "Table", since changing either would replace the table.
+   * @default - no replicas: a single-region AWS::DynamoDB::Table
+   */
+  readonly replicas?: ReadonlyArray<{ readonly region: string; readonly keyArn: string }>;
 }
 
 /** The single items table: on-demand, point-in-time recovery, TTL, keys from api/table.json. */
 export class ItemsTable extends Construct {
-  public readonly table: dynamodb.Table;
+  /** The table (in a multi-region stage, the primary region's replica of the global table). */
+  public readonly table: dynamodb.ITable;
   public readonly key?: kms.Key;
+  /** The global table, when there are replicas. */
+  public readonly globalTable?: dynamodb.TableV2;
 
   constructor(scope: Construct, id: string, props: ItemsTableProps) {
     super(scope, id);
@@ -50,6 +61,22 @@ export class ItemsTable extends Construct {
         enableKeyRotation: true,
         removalPolicy: RemovalPolicy.RETAIN,
       });
+    }
+    if (props.replicas && props.replicas.length > 0) {
+      if (!this.key) throw new Error(`${this.node.path}: replicas need CUSTOMER_MANAGED encryption (each replica has its region's key)`);
+      this.globalTable = new dynamodb.TableV2(this, 'GlobalTable', {
+        partitionKey: { name: props.spec.partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: props.spec.sortKey, type: dynamodb.AttributeType.STRING },
+        timeToLiveAttribute: props.spec.timeToLiveAttribute,
+        billing: dynamodb.Billing.onDemand(),
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
+        removalPolicy,
+        encryption: dynamodb.TableEncryptionV2.customerManagedKey(this.key, Object.fromEntries(props.replicas.map((r) => [r.region, r.keyArn]))),
+        replicas: props.replicas.map((r) => ({ region: r.region })),
+      });
+      this.table = this.globalTable;
+      return;
     }
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: props.spec.partitionKey, type: dynamodb.AttributeType.STRING },

@@ -23,8 +23,12 @@ export interface MonitoringProps {
   readonly tableOperations: readonly string[];
   /** The stage's alarm thresholds (`config/stages.json`). */
   readonly thresholds: AlarmThresholds;
-  /** Monthly cost budget in USD. */
-  readonly budgetUsd: number;
+  /**
+   * Monthly cost budget in USD.
+   * @default - no budget here (a multi-region stage's secondary: the primary's budget counts
+   * every region's resources through the shared cost allocation tag)
+   */
+  readonly budgetUsd?: number;
   /**
    * The cost allocation tag whose resources the budget counts (a user-defined tag every resource
    * of the stage carries; it must be activated in Billing before the budget sees any cost).
@@ -175,6 +179,7 @@ export class Monitoring extends Construct {
       ],
     });
 
+    if (props.budgetUsd === undefined) return;
     const subscribers: budgets.CfnBudget.SubscriberProperty[] = [
       { subscriptionType: 'SNS', address: this.topic.topicArn },
       ...(props.alarmEmail ? [{ subscriptionType: 'EMAIL', address: props.alarmEmail }] : []),

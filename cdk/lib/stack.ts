@@ -1,8 +1,15 @@
 import * as path from 'node:path';
-import { CfnOutput, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, SecretValue, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { ApiFirewall } from './api-firewall';
+import { CustomDomain } from './custom-domain';
 import { Arch, defaultArtifactsDir, ensureArtifacts, LAMBDA_SOURCES } from './artifacts';
 import { acknowledgeNag, skipCheckov } from './compliance';
 import { requireAlarmSubscriber, StageConfig } from './config';
@@ -13,7 +20,9 @@ import { ItemsApi } from './items-api';
 import { ItemsTable, loadTableSpec } from './items-table';
 import { Monitoring } from './monitoring';
 import { OperatorAccess } from './operator-access';
+import { FailoverHealth } from './failover-health';
 import { RustFunction } from './rust-function';
+import { TableBackup } from './table-backup';
 
 /** The cost allocation tag (value: the stack's name) that the stage's budget filters on. */
 export const COST_ALLOCATION_TAG_KEY = 'stack';
@@ -54,6 +63,30 @@ export interface SecureServerlessBackendStackProps extends StackProps {
    * @default true
    */
   readonly checkArtifactFreshness?: boolean;
+  /**
+   * The ARN of the vault in config.backup.copy.region that every backup is copied to (a stack of
+   * that region: RegionSupportStack). Required when the stage's backup has a copy.
+   * @default - no copy
+   */
+  readonly backupCopyVaultArn?: string;
+  /**
+   * Multi-region stage, in the primary region: the other regions' replicas of the table, each with
+   * its region's key ARN (RegionSupportStack).
+   * @default - a single-region table
+   */
+  readonly replicas?: ReadonlyArray<{ readonly region: string; readonly keyArn: string }>;
+  /**
+   * Multi-region stage, in a secondary region: the primary stack (its user pool, table and API key
+   * secret) and this region's replica key. The stack then holds the region's API, functions,
+   * firewall, alarms and custom domain, and no table, user pool or backup of its own.
+   * @default - not a secondary
+   */
+  readonly secondaryOf?: { readonly primary: SecureServerlessBackendStack; readonly replicaKey: kms.IKey };
+}
+
+/** The name of the secret holding a multi-region stage's API key value (replicated to every region). */
+export function apiKeySecretName(stage: string): string {
+  return `secure-serverless-backend/${stage}/api-key`;
 }
 
 /**
@@ -62,12 +95,23 @@ export interface SecureServerlessBackendStackProps extends StackProps {
  * Nothing account- or region-wide: that is the account stack's (account-stack.ts).
  */
 export class SecureServerlessBackendStack extends Stack {
-  public readonly table: ItemsTable;
-  public readonly identity: Identity;
+  /** The items table in this stack's region (a secondary's is the global table's replica). */
+  public readonly table: dynamodb.ITable;
+  /** The table's construct (absent in a secondary). */
+  public readonly itemsTable?: ItemsTable;
+  /** The user pool the API trusts (a secondary trusts the primary's). */
+  public readonly userPool: cognito.IUserPool;
+  public readonly identity?: Identity;
   public readonly functions: Readonly<Record<string, RustFunction>>;
   public readonly api: ItemsApi;
   public readonly monitoring: Monitoring;
-  public readonly operator: OperatorAccess;
+  public readonly operator?: OperatorAccess;
+  public readonly backup?: TableBackup;
+  public readonly domain?: CustomDomain;
+  /** Multi-region primary: what decides whether Route 53 answers with this region. */
+  public readonly health?: FailoverHealth;
+  /** Multi-region primary: the API key value every region's key shares. */
+  public readonly apiKeySecret?: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: SecureServerlessBackendStackProps) {
     super(scope, id, props);
@@ -80,7 +124,8 @@ export class SecureServerlessBackendStack extends Stack {
     Tags.of(this).add('project', 'secure-serverless-backend');
     Tags.of(this).add('stage', props.stage);
     // The stage's budget counts the resources carrying this tag (once it is activated in Billing).
-    Tags.of(this).add(COST_ALLOCATION_TAG_KEY, this.stackName);
+    // A secondary region's stack carries the primary's name: one budget counts the whole stage.
+    Tags.of(this).add(COST_ALLOCATION_TAG_KEY, props.secondaryOf ? props.secondaryOf.primary.stackName : this.stackName);
 
     const contract = loadContract(path.join(root, 'api', 'openapi.json'));
     const functionNames = contract.operations.map((op) => op.functionName);
@@ -92,17 +137,59 @@ export class SecureServerlessBackendStack extends Stack {
       ...(props.buildMissingArtifacts ? { buildDir: root } : {}),
     });
 
-    this.table = new ItemsTable(this, 'Items', {
-      spec: loadTableSpec(path.join(root, 'api', 'table.json')),
-      removalPolicy,
-      encryption: c.tableEncryption,
-    });
-    if (c.tableEncryption === 'AWS_OWNED') {
-      skipCheckov(this.table.table, 'CKV_AWS_119', 'Encrypted with an AWS owned key by the stage setting "tableEncryption" (config/stages.json); staging and prod use a customer managed key.');
+    const secondary = props.secondaryOf;
+    const regions = c.regions;
+    if (regions !== null && !secondary && !props.replicas) throw new Error(`${id}: stage ${props.stage} lists regions ${regions.join(', ')} but the stack got no replicas (build it with buildStageStacks)`);
+    if (secondary) {
+      // The global table's replica in this region: same name, this region's key.
+      this.table = dynamodb.Table.fromTableAttributes(this, 'ItemsReplica', { tableName: secondary.primary.table.tableName, encryptionKey: secondary.replicaKey });
+      this.userPool = secondary.primary.userPool;
+    } else {
+      this.itemsTable = new ItemsTable(this, 'Items', {
+        spec: loadTableSpec(path.join(root, 'api', 'table.json')),
+        removalPolicy,
+        encryption: c.tableEncryption,
+        ...(props.replicas ? { replicas: props.replicas } : {}),
+      });
+      this.table = this.itemsTable.table;
+      if (c.tableEncryption === 'AWS_OWNED') {
+        skipCheckov(this.itemsTable.table, 'CKV_AWS_119', 'Encrypted with an AWS owned key by the stage setting "tableEncryption" (config/stages.json); staging and prod use a customer managed key.');
+      }
+      this.identity = new Identity(this, 'Identity', { mfa: c.mfa, threatProtection: c.threatProtection, removalPolicy });
+      this.userPool = this.identity.userPool;
+      this.operator = new OperatorAccess(this, 'Operator', { userPool: this.identity.userPool, removalPolicy });
+      if (c.backup) {
+        this.backup = new TableBackup(this, 'Backup', {
+          stage: props.stage,
+          table: this.table,
+          settings: c.backup,
+          ...(props.backupCopyVaultArn ? { copyVault: backup.BackupVault.fromBackupVaultArn(this, 'BackupCopyVault', props.backupCopyVaultArn) } : {}),
+        });
+      }
     }
 
-    this.identity = new Identity(this, 'Identity', { mfa: c.mfa, threatProtection: c.threatProtection, removalPolicy });
-    this.operator = new OperatorAccess(this, 'Operator', { userPool: this.identity.userPool, removalPolicy });
+    // One API key value for every region of a multi-region stage: generated once into a secret
+    // that Secrets Manager replicates, and read by each region's ApiKey through a dynamic reference.
+    let apiKeyValue: string | undefined;
+    if (regions !== null) {
+      const secretName = apiKeySecretName(props.stage);
+      if (!secondary) {
+        this.apiKeySecret = new secretsmanager.Secret(this, 'ApiKeyValue', {
+          secretName,
+          description: `The value of the ${props.stage} API key in every region (clients send it as X-Api-Key)`,
+          generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'value', excludePunctuation: true, passwordLength: 40 },
+          replicaRegions: regions.slice(1).map((region) => ({ region })),
+          // The value is a client identifier, not data; it must not hold its name after a destroy.
+          removalPolicy: RemovalPolicy.DESTROY,
+        });
+        acknowledgeNag(this.apiKeySecret, {
+          id: 'AwsSolutions-SMG4',
+          reason: 'An API key identifies a client app and is not a credential of a user; rotating it means giving every client a new key, which is a release step, not a Lambda rotation.',
+        });
+        skipCheckov(this.apiKeySecret, 'CKV_AWS_149', 'Encrypted with the AWS managed key of Secrets Manager, which every replica region has; a customer managed key would have to exist in every region first. The value identifies a client app, it is no user credential.');
+      }
+      apiKeyValue = SecretValue.secretsManager(secretName, { jsonField: 'value' }).unsafeUnwrap();
+    }
 
     const functions: Record<string, RustFunction> = {};
     for (const op of contract.operations) {
@@ -110,7 +197,7 @@ export class SecureServerlessBackendStack extends Stack {
         functionName: op.functionName,
         zipFile: zips[op.functionName],
         architecture: arch,
-        table: this.table.table,
+        table: this.table,
         dynamodbActions: op.dynamodbActions,
         memorySize: c.memoryMb,
         dynamodbWarmUp: c.dynamodbWarmUp,
@@ -140,7 +227,7 @@ export class SecureServerlessBackendStack extends Stack {
     this.api = new ItemsApi(this, 'Api', {
       contract,
       handlers: Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, fn.function])),
-      userPool: this.identity.userPool,
+      userPool: this.userPool,
       gatewayResponses: loadGatewayResponses(path.join(root, 'api', 'gateway-responses.json')),
       stageName,
       throttle: c.throttle,
@@ -149,7 +236,12 @@ export class SecureServerlessBackendStack extends Stack {
       corsAllowOrigins: c.corsAllowOrigins,
       logRetention,
       removalPolicy,
+      ...(c.domain ? { disableExecuteApiEndpoint: true } : {}),
+      ...(apiKeyValue ? { apiKeyValue } : {}),
     });
+
+    // The key's value is read from the secret when the key is created.
+    if (this.apiKeySecret) this.api.apiKey.node.addDependency(this.apiKeySecret);
 
     new ApiFirewall(this, 'Firewall', {
       stage: this.api.stage,
@@ -162,23 +254,53 @@ export class SecureServerlessBackendStack extends Stack {
       api: this.api.api,
       stageName,
       functions: Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, fn.function])),
-      table: this.table.table,
+      table: this.table,
       tableOperations: [...new Set(contract.operations.flatMap((op) => op.dynamodbActions.map((a) => a.replace(/^dynamodb:/, ''))))],
       thresholds: c.alarms,
-      budgetUsd: c.budgetUsd,
-      costAllocationTag: { key: COST_ALLOCATION_TAG_KEY, value: this.stackName },
+      ...(secondary ? {} : { budgetUsd: c.budgetUsd }),
+      costAllocationTag: { key: COST_ALLOCATION_TAG_KEY, value: secondary ? secondary.primary.stackName : this.stackName },
       ...(c.alarmEmail ? { alarmEmail: c.alarmEmail } : {}),
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Stage URL (the API is under /v1); pass it to scripts/smoke.sh' });
-    new CfnOutput(this, 'TableName', { value: this.table.table.tableName });
-    new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId });
-    new CfnOutput(this, 'UserPoolClientId', { value: this.identity.client.userPoolClientId });
-    new CfnOutput(this, 'OperatorClientId', { value: this.operator.client.userPoolClientId, description: 'Admin password sign-in only: make token STAGE=...' });
-    new CfnOutput(this, 'SmokeUserSecretArn', { value: this.operator.secret.ref, description: 'The smoke users, written by make smoke-user STAGE=...' });
+    const tableOperations = [...new Set(contract.operations.flatMap((op) => op.dynamodbActions.map((a) => a.replace(/^dynamodb:/, ''))))];
+    if (c.domain) {
+      let failover: { role: route53.Failover; setIdentifier: string; healthCheck?: route53.IHealthCheck } | undefined;
+      if (regions !== null) {
+        if (!secondary) {
+          this.health = new FailoverHealth(this, 'Health', {
+            api: this.api.api,
+            stageName,
+            table: this.table,
+            tableOperations,
+            dynamoSystemErrorsPerMinute: c.alarms.dynamoSystemErrorsPerMinute,
+          });
+        }
+        failover = {
+          role: secondary ? route53.Failover.SECONDARY : route53.Failover.PRIMARY,
+          setIdentifier: `${props.stage}-${this.region}`,
+          ...(this.health ? { healthCheck: this.health.healthCheck } : {}),
+        };
+      }
+      this.domain = new CustomDomain(this, 'Domain', { domain: c.domain, api: this.api.api, stage: this.api.stage, ...(failover ? { failover } : {}) });
+    }
+
+    new CfnOutput(this, 'ApiUrl', {
+      value: this.domain ? this.domain.url : this.api.api.url,
+      description: this.domain
+        ? 'The custom domain (the API is under /v1; the execute-api endpoint is off); pass it to scripts/smoke.sh'
+        : 'Stage URL (the API is under /v1); pass it to scripts/smoke.sh',
+    });
+    new CfnOutput(this, 'TableName', { value: this.table.tableName });
+    if (this.identity && this.operator) {
+      new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId });
+      new CfnOutput(this, 'UserPoolClientId', { value: this.identity.client.userPoolClientId });
+      new CfnOutput(this, 'OperatorClientId', { value: this.operator.client.userPoolClientId, description: 'Admin password sign-in only: make token STAGE=...' });
+      new CfnOutput(this, 'SmokeUserSecretArn', { value: this.operator.secret.ref, description: 'The smoke users, written by make smoke-user STAGE=...' });
+    }
     new CfnOutput(this, 'ApiKeyId', { value: this.api.apiKey.keyId, description: 'aws apigateway get-api-key --include-value --api-key <id>' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+    if (this.backup) new CfnOutput(this, 'BackupVaultName', { value: this.backup.vault.vault.backupVaultName, description: 'Recovery points of the table: docs/AVAILABILITY.md, "Restore"' });
   }
 }
 

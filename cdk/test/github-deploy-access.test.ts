@@ -65,10 +65,13 @@ function holds(template: Record<string, Json>, name: string, region: string, acc
   return evaluate(conditions[name]) === true;
 }
 
+/** prod's backup-copy stack (config/stages.json: prod's backup.copy.region is us-west-2). */
+const PROD_COPY_STACK = { name: 'SecureServerlessBackend-prod-support-us-west-2', region: 'us-west-2' };
 const stackArn = (region: string, stage: string) => `arn:\${AWS::Partition}:cloudformation:${region}:\${AWS::AccountId}:stack/SecureServerlessBackend-${stage}/*`;
 
 /** The exact policy of a stage's deploy role: docs/OPERATOR.md's calls of deploy, smoke-user, token and smoke for that stage. */
-function expectedDeployPolicy(stage: string, region: string): Json {
+function expectedDeployPolicy(stage: string, region: string, others: Array<{ name: string; region: string }> = []): Json {
+  const otherRegions = [...new Set(others.map((o) => o.region))];
   const arn = (service: string, resource: string) => `arn:\${AWS::Partition}:${service}:${region}:\${AWS::AccountId}:${resource}`;
   const secret = arn('secretsmanager', `secret:SecureServerlessBackend-${stage}/smoke-user-*`);
   const tagged = { StringEquals: { 'aws:ResourceTag/stack': `SecureServerlessBackend-${stage}` } };
@@ -89,6 +92,32 @@ function expectedDeployPolicy(stage: string, region: string): Json {
       { Sid: 'ReadLambdasAccountSettings', Effect: 'Allow', Action: 'lambda:GetAccountSettings', Resource: '*' },
       { Sid: 'ReadTheStageStack', Effect: 'Allow', Action: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'], Resource: stackArn(region, stage) },
       { Sid: 'ReadAndWriteTheSmokeUserSecret', Effect: 'Allow', Action: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'], Resource: secret },
+      // A stage whose stacks span regions (prod's backup-copy stack): their bootstrap, setting and stacks.
+      ...(others.length > 0
+        ? [
+            {
+              Sid: 'DeployTheStagesOtherRegions',
+              Effect: 'Allow',
+              Action: 'sts:AssumeRole',
+              Resource: otherRegions.flatMap((r) => [
+                `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/cdk-hnb659fds-deploy-role-\${AWS::AccountId}-${r}`,
+                `arn:\${AWS::Partition}:iam::\${AWS::AccountId}:role/cdk-hnb659fds-file-publishing-role-\${AWS::AccountId}-${r}`,
+              ]),
+            },
+            {
+              Sid: 'ReadTheOtherRegionsBootstrapAndApiGatewaySetting',
+              Effect: 'Allow',
+              Action: ['apigateway:GET', 'ssm:GetParameter'],
+              Resource: otherRegions.flatMap((r) => [`arn:\${AWS::Partition}:apigateway:${r}::/account`, `arn:\${AWS::Partition}:ssm:${r}:\${AWS::AccountId}:parameter/cdk-bootstrap/hnb659fds/version`]),
+            },
+            {
+              Sid: 'ReadTheStagesOtherStacks',
+              Effect: 'Allow',
+              Action: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'],
+              Resource: others.length === 1 ? `arn:\${AWS::Partition}:cloudformation:${others[0].region}:\${AWS::AccountId}:stack/${others[0].name}/*` : others.map((o) => `arn:\${AWS::Partition}:cloudformation:${o.region}:\${AWS::AccountId}:stack/${o.name}/*`),
+            },
+          ]
+        : []),
       {
         Sid: 'UseTheSecretsKeyThroughSecretsManagerForThatSecretOnly',
         Effect: 'Allow',
@@ -168,7 +197,7 @@ describe('GitHub Actions deploy access (config/account.json githubActions)', () 
 
   it('grants each deploy role exactly the operator CLI\'s calls for its own stage, in its own region', () => {
     assert.deepEqual(canonical(render((byName[deployRoleName('staging')].Properties.Policies as Array<{ PolicyDocument: Json }>)[0].PolicyDocument)), canonical(expectedDeployPolicy('staging', 'eu-west-1')));
-    assert.deepEqual(canonical(render((byName[deployRoleName('prod')].Properties.Policies as Array<{ PolicyDocument: Json }>)[0].PolicyDocument)), canonical(expectedDeployPolicy('prod', 'eu-central-1')));
+    assert.deepEqual(canonical(render((byName[deployRoleName('prod')].Properties.Policies as Array<{ PolicyDocument: Json }>)[0].PolicyDocument)), canonical(expectedDeployPolicy('prod', 'eu-central-1', [PROD_COPY_STACK])));
     for (const role of Object.values(byName)) {
       assert.equal(role.Properties.ManagedPolicyArns, undefined, 'no managed policy');
       assert.equal((role.Properties.Policies as unknown[] | undefined)?.length ?? 0, 1, 'one inline policy');
@@ -178,7 +207,7 @@ describe('GitHub Actions deploy access (config/account.json githubActions)', () 
   it('grants the diff role reading the stage stacks and nothing else', () => {
     assert.deepEqual(canonical(render((byName[DIFF_ROLE_NAME].Properties.Policies as Array<{ PolicyDocument: Json }>)[0].PolicyDocument)), canonical({
       Version: '2012-10-17',
-      Statement: [{ Sid: 'ReadTheStageStacks', Effect: 'Allow', Action: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'], Resource: [stackArn('eu-central-1', 'prod'), stackArn('eu-west-1', 'staging')] }],
+      Statement: [{ Sid: 'ReadTheStageStacks', Effect: 'Allow', Action: ['cloudformation:DescribeStacks', 'cloudformation:GetTemplate'], Resource: [stackArn('eu-central-1', 'prod'), stackArn('eu-west-1', 'staging'), `arn:\${AWS::Partition}:cloudformation:us-west-2:\${AWS::AccountId}:stack/${PROD_COPY_STACK.name}/*`] }],
     }));
   });
 
@@ -260,7 +289,11 @@ describe('GitHub Actions deploy access (config/account.json githubActions)', () 
     assert.throws(bad({ oidcProvider: 'arn:aws:iam::1:oidc-provider/x' }), /githubActions\.oidcProvider: must be one of create, existing/);
     assert.throws(bad({ iamRegion: 'Europe' }), /githubActions\.iamRegion: must be a region such as eu-west-1 \(got "Europe"\)/);
     assert.throws(bad({ environments: {} }), /githubActions\.environments: must name at least one GitHub environment/);
-    assert.throws(bad({ environments: { qa: { account: '111111111111', region: 'eu-west-1' } } }), /githubActions\.environments: the environment: must be one of dev, staging, prod \(got "qa"\)/);
+    assert.throws(
+      () => accountStack(withGithub({ environments: { 'prod-global': { account: '222222222222', region: 'eu-west-1' } } })),
+      /githubActions\.environments\.prod-global\.region: must be the stage's primary region us-east-1 \(config\/stages\.json "regions"\), where its outputs are read \(got "eu-west-1"\)/,
+    );
+    assert.throws(bad({ environments: { qa: { account: '111111111111', region: 'eu-west-1' } } }), /githubActions\.environments: the environment: must be one of dev, staging, prod, prod-global \(got "qa"\)/);
     assert.throws(bad({ environments: { prod: { account: 222222222222, region: 'eu-west-1' } } }), /environments\.prod\.account: must be a 12-digit AWS account id in quotes \(got 222222222222\)/);
     assert.throws(bad({ environments: { prod: { account: '222222222222', region: 'eu-west-1', role: 'x' } } }), /environments\.prod: has no setting "role"/);
     assert.throws(bad({ owner: 'x' }), /githubActions: has no setting "owner"/);

@@ -9,6 +9,7 @@ import { ACCOUNT_STACK_NAME, AccountStack } from '../lib/account-stack';
 import { Arch } from '../lib/artifacts';
 import { loadStageConfig, StageConfig } from '../lib/config';
 import { loadContract } from '../lib/contract';
+import { buildStageStacks, StageStacks } from '../lib/multi-region';
 import { SecureServerlessBackendStack } from '../lib/stack';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -88,9 +89,13 @@ export function deployableStageConfig(stage: string): StageConfig {
 
 export interface Synthesized {
   readonly app: App;
+  /** The stage's primary stack (stageStackName(stage)). */
   readonly stack: SecureServerlessBackendStack;
   readonly template: Template;
+  /** Every stack of the stage (one for most stages), in deployment order. */
+  readonly stages: StageStacks;
 }
+
 
 /** The feature flags and settings of cdk.json, so tests synthesize what `cdk synth` does. */
 export const CDK_CONTEXT = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
@@ -105,7 +110,7 @@ const cache = new Map<string, Synthesized>();
 /** Builds the stage's stack on fake artifacts for `arch`, in an App with cdk.json's context plus `context`. */
 export function buildStage(stage: string, arch: Arch = 'arm64', context: Record<string, unknown> = {}): Synthesized {
   const app = new App({ context: { ...CDK_CONTEXT, ...context } });
-  const stack = new SecureServerlessBackendStack(app, `SecureServerlessBackend-${stage}`, {
+  const stages = buildStageStacks(app, {
     stage,
     config: deployableStageConfig(stage),
     arch,
@@ -114,7 +119,7 @@ export function buildStage(stage: string, arch: Arch = 'arm64', context: Record<
     buildMissingArtifacts: false,
     checkArtifactFreshness: false,
   });
-  return { app, stack, template: Template.fromStack(stack) };
+  return { app, stack: stages.primary, template: Template.fromStack(stages.primary), stages };
 }
 
 /** Builds the stage's stack on fake x86_64 or arm64 artifacts (cached per stage and arch). */
@@ -130,5 +135,7 @@ export function synthStage(stage: string, arch: Arch = 'arm64'): Synthesized {
 /** The account stack from `config` (default config/account.json), in an App with cdk.json's context plus `context`. */
 export function accountStack(config?: AccountConfig, context: Record<string, unknown> = {}): AccountStack {
   const app = new App({ context: { ...CDK_CONTEXT, ...context } });
-  return new AccountStack(app, ACCOUNT_STACK_NAME, { config: config ?? loadAccountConfig(path.join(REPO_ROOT, 'config', 'account.json')) });
+  const c = config ?? loadAccountConfig(path.join(REPO_ROOT, 'config', 'account.json'));
+  const stages = Object.fromEntries(Object.keys(c.githubActions?.environments ?? {}).map((env) => [env, deployableStageConfig(env)]));
+  return new AccountStack(app, ACCOUNT_STACK_NAME, { config: c, stages });
 }

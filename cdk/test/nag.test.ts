@@ -32,10 +32,11 @@ function findings(root: IConstruct): Array<{ rule: string; path: string }> {
 }
 
 const trees: Array<{ name: string; stack: () => IConstruct; raw: () => IConstruct }> = [
-  ...['dev', 'staging', 'prod'].map((stage) => ({
+  // Every stack of the stage: prod's backup-copy stack, prod-global's stacks in both regions.
+  ...['dev', 'staging', 'prod', 'prod-global'].map((stage) => ({
     name: stage,
-    stack: () => synthStage(stage).stack,
-    raw: () => buildStage(stage, 'arm64', { [NAG_ACKNOWLEDGEMENTS_CONTEXT]: 'false' }).stack,
+    stack: () => synthStage(stage).app,
+    raw: () => buildStage(stage, 'arm64', { [NAG_ACKNOWLEDGEMENTS_CONTEXT]: 'false' }).app,
   })),
   { name: 'the account stack', stack: () => accountStack(), raw: () => accountStack(undefined, { [NAG_ACKNOWLEDGEMENTS_CONTEXT]: 'false' }) },
   {
@@ -75,10 +76,11 @@ for (const tree of trees) {
       }
     });
 
-    if (stack instanceof SecureServerlessBackendStack) {
-      it('acknowledges the X-Ray wildcard on each function role only', () => {
-        const wildcard = acknowledgements(stack).filter((a) => a.rule === 'AwsSolutions-IAM5[Resource::*]');
-        assert.equal(wildcard.length, Object.keys(stack.functions).length);
+    const stageStacks = [stack, ...stack.node.children].filter((c): c is SecureServerlessBackendStack => c instanceof SecureServerlessBackendStack);
+    for (const stageStack of stageStacks) {
+      it(`${stageStack.stackName}: acknowledges the X-Ray wildcard on each function role only`, () => {
+        const wildcard = acknowledgements(stageStack).filter((a) => a.rule === 'AwsSolutions-IAM5[Resource::*]');
+        assert.equal(wildcard.length, Object.keys(stageStack.functions).length);
         for (const a of wildcard) assert.match(a.path, /\/Role$/);
         assert.match(wildcard[0].reason, /X-Ray/);
       });

@@ -30,6 +30,11 @@ pub struct StackPlan {
     pub reserving_functions: u32,
     /// SNS subscriptions the template declares (AWS::SNS::Subscription and topics' inline ones).
     pub subscriptions: u32,
+    /// CloudWatch alarms the template declares: a stack with alarms needs someone to hear them.
+    pub alarms: u32,
+    /// API Gateway stages the template declares: their execution logs need the region's
+    /// API Gateway CloudWatch role (a stage's backup-copy stack in another region has none).
+    pub api_stages: u32,
 }
 
 /// A bootstrap version the assembly requires, and where the account keeps it.
@@ -121,6 +126,8 @@ impl Assembly {
                 reserved_concurrency: summary.reserved_concurrency,
                 reserving_functions: summary.reserving_functions,
                 subscriptions: summary.subscriptions,
+                alarms: summary.alarms,
+                api_stages: summary.api_stages,
             });
         }
         stacks.sort_by(|a, b| a.name.cmp(&b.name));
@@ -141,9 +148,12 @@ pub struct TemplateSummary {
     pub reserved_concurrency: u32,
     pub reserving_functions: u32,
     pub subscriptions: u32,
+    pub alarms: u32,
+    pub api_stages: u32,
 }
 
-/// Sums the Lambda reservations and counts the SNS subscriptions of a CloudFormation template.
+/// Sums the Lambda reservations and counts the SNS subscriptions, alarms and API stages of a
+/// CloudFormation template.
 pub fn summarize_template(template: &Value) -> Result<TemplateSummary, String> {
     let mut summary = TemplateSummary::default();
     let Some(resources) = template.get("Resources").and_then(Value::as_object) else {
@@ -167,6 +177,8 @@ pub fn summarize_template(template: &Value) -> Result<TemplateSummary, String> {
                 }
             }
             "AWS::SNS::Subscription" => summary.subscriptions += 1,
+            "AWS::CloudWatch::Alarm" => summary.alarms += 1,
+            "AWS::ApiGateway::Stage" => summary.api_stages += 1,
             "AWS::SNS::Topic" => {
                 let inline = props
                     .and_then(|p| p.get("Subscription"))
@@ -219,8 +231,10 @@ mod tests {
     }
 
     #[test]
-    fn a_template_summary_sums_reservations_and_counts_subscriptions() {
+    fn a_template_summary_sums_reservations_and_counts_subscriptions_alarms_and_stages() {
         let t = json!({"Resources": {
+            "Al": {"Type": "AWS::CloudWatch::Alarm", "Properties": {}},
+            "St": {"Type": "AWS::ApiGateway::Stage", "Properties": {}},
             "A": {"Type": "AWS::Lambda::Function", "Properties": {"ReservedConcurrentExecutions": 20}},
             "B": {"Type": "AWS::Lambda::Function", "Properties": {"ReservedConcurrentExecutions": 30}},
             "C": {"Type": "AWS::Lambda::Function", "Properties": {}},
@@ -232,7 +246,9 @@ mod tests {
             Ok(TemplateSummary {
                 reserved_concurrency: 50,
                 reserving_functions: 2,
-                subscriptions: 2
+                subscriptions: 2,
+                alarms: 1,
+                api_stages: 1
             })
         );
     }

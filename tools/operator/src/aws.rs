@@ -47,6 +47,15 @@ impl Aws {
             .region(Region::new(region.to_owned()))
             .build()
     }
+
+    /// The same credentials and account in another region.
+    pub fn in_region(&self, region: &str) -> Self {
+        Self {
+            config: self.config_in(region),
+            region: region.to_owned(),
+            ..self.clone()
+        }
+    }
 }
 
 /// The instance-metadata client every chain step uses: one short attempt.

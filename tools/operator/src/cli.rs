@@ -279,7 +279,7 @@ pub async fn run(cli: Cli) -> Result<i32, Fatal> {
         } => {
             validate_stage(&stage)?;
             smoke_user::validate_name(&user)?;
-            let aws = connected(region).await?;
+            let aws = connected_to_stage(region, &stage).await?;
             let (stage_access, _) = stage_access(&aws, &stage).await?;
             let outcome = stage_access.ensure(&user, rotate).await?;
             let username = smoke_user::username_for(&user);
@@ -401,6 +401,24 @@ fn deploy(
     )
 }
 
+/// Connected, in the stage's primary region when config/stages.json pins the stage to regions
+/// (its outputs, user pool, secret and API key are there), else in the CLI's region.
+async fn connected_to_stage(region: Option<&str>, stage: &str) -> Result<Aws, Fatal> {
+    let aws = connected(region).await?;
+    let pinned = std::fs::read_to_string(Path::new("config").join("stages.json"))
+        .ok()
+        .and_then(|doc| outputs::pinned_primary_region(&doc, stage));
+    match pinned {
+        Some(primary) if primary != aws.region => {
+            eprintln!(
+                "{stage}'s primary stack is in {primary} (config/stages.json \"regions\"): using {primary}"
+            );
+            Ok(aws.in_region(&primary))
+        }
+        _ => Ok(aws),
+    }
+}
+
 /// The stage's pool, operator client and secret from its outputs.
 async fn stage_access(aws: &Aws, stage: &str) -> Result<(Stage, Outputs), Fatal> {
     let outputs = outputs::read(aws, &stage_stack_name(stage)).await?;
@@ -425,7 +443,7 @@ async fn credentials(region: Option<&str>, who: &SignInArgs) -> Result<Credentia
     let (stage, user, client) = (who.stage.as_str(), who.user.as_str(), who.client.as_deref());
     validate_stage(stage)?;
     smoke_user::validate_name(user)?;
-    let aws = connected(region).await?;
+    let aws = connected_to_stage(region, stage).await?;
     let aws = &aws;
     let (access, outputs) = stage_access(aws, stage).await?;
     let stored = access.stored_user(user, stage).await?;

@@ -13,6 +13,20 @@ pub fn stage_stack_name(stage: &str) -> String {
     format!("SecureServerlessBackend-{stage}")
 }
 
+/// The region of a stage's primary stack when config/stages.json pins the stage to regions
+/// (`"regions"`, the first is the primary; a stack per region, docs/AVAILABILITY.md); None for a
+/// stage deployed to the CLI's region, or when the file cannot be read (make runs from the
+/// repository's root, where the file is).
+pub fn pinned_primary_region(stages_json: &str, stage: &str) -> Option<String> {
+    let doc: Value = serde_json::from_str(stages_json).ok()?;
+    doc.get("stages")?
+        .get(stage)?
+        .get("regions")?
+        .get(0)?
+        .as_str()
+        .map(str::to_owned)
+}
+
 /// A stack's outputs by key.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outputs {
@@ -192,6 +206,31 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
         }
+    }
+
+    #[test]
+    fn a_stage_pinned_to_regions_has_its_first_as_primary_and_others_have_none() {
+        let doc = r#"{"stages": {"prod": {"regions": null}, "dev": {}, "prod-global": {"regions": ["us-east-1", "us-west-2"]}}}"#;
+        assert_eq!(
+            pinned_primary_region(doc, "prod-global").as_deref(),
+            Some("us-east-1")
+        );
+        assert_eq!(pinned_primary_region(doc, "prod"), None);
+        assert_eq!(pinned_primary_region(doc, "dev"), None);
+        assert_eq!(pinned_primary_region(doc, "qa"), None);
+        assert_eq!(pinned_primary_region("not json", "prod-global"), None);
+    }
+
+    #[test]
+    fn the_shipped_stages_pin_prod_global_only() {
+        let doc = include_str!("../../../config/stages.json");
+        for stage in ["dev", "staging", "prod"] {
+            assert_eq!(pinned_primary_region(doc, stage), None, "{stage}");
+        }
+        assert_eq!(
+            pinned_primary_region(doc, "prod-global").as_deref(),
+            Some("us-east-1")
+        );
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub struct StackFacts {
     /// The new template's reserved concurrency.
     pub reserved: i64,
     pub subscriptions: u32,
+    /// The new template's CloudWatch alarms (a stack without alarms needs no subscriber).
+    pub alarms: u32,
     /// None when the stack does not exist yet.
     pub deployed: Live<Option<Deployed>>,
 }
@@ -358,7 +360,7 @@ pub fn check(facts: &Facts) -> Vec<Failure> {
     }
 
     for stack in &facts.stacks {
-        if stack.subscriptions == 0 && facts.requires_subscriber {
+        if stack.alarms > 0 && stack.subscriptions == 0 && facts.requires_subscriber {
             failures.push(Failure::NoAlarmSubscriber {
                 stage: facts.stage.clone(),
                 stack: stack.name.clone(),
@@ -449,6 +451,7 @@ mod tests {
             pinned_account: None,
             reserved,
             subscriptions,
+            alarms: 1,
             deployed,
         }
     }
@@ -598,6 +601,22 @@ mod tests {
                 vec![
                     "SecureServerlessBackend-prod has no alarm subscriber, so its alarms reach nobody: set alarmEmail for prod in config/stages.json, or pass ALARM_EMAIL=you@example.com to make deploy.",
                 ],
+            ),
+            (
+                "a stack without alarms (prod's backup-copy stack) needs no subscriber",
+                facts(
+                    "prod",
+                    vec![
+                        stack(0, 1, Live::Known(None)),
+                        StackFacts {
+                            name: "SecureServerlessBackend-prod-support-us-west-2".into(),
+                            alarms: 0,
+                            ..stack(0, 0, Live::Known(None))
+                        },
+                    ],
+                    vec![good_region()],
+                ),
+                vec![],
             ),
             (
                 "a stack still updating",

@@ -34,7 +34,12 @@ pub async fn gather(aws: &Aws, stage: &str, assembly: &Assembly, checks: Checks)
             bootstrap: bootstrap_version(&config, &aws.account, region, &parameter).await,
             bootstrap_parameter: parameter,
             bootstrap_required: required,
-            cloudwatch_role: if checks.cloudwatch_role {
+            // Only where an API Gateway stage will write execution logs (a stage's backup-copy
+            // stack in another region has none).
+            cloudwatch_role: if checks.cloudwatch_role
+                && assembly.stacks.iter().any(|s| {
+                    s.api_stages > 0 && s.region.as_deref().unwrap_or(&aws.region) == region
+                }) {
                 Some(cloudwatch_role(&config).await)
             } else {
                 None
@@ -58,6 +63,7 @@ pub async fn gather(aws: &Aws, stage: &str, assembly: &Assembly, checks: Checks)
             pinned_account: plan.account.clone(),
             reserved: i64::from(plan.reserved_concurrency),
             subscriptions: plan.subscriptions,
+            alarms: plan.alarms,
         });
     }
     Facts {

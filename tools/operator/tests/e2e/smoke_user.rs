@@ -263,3 +263,49 @@ async fn with_optional_mfa_totp_is_set_up_with_the_access_token_and_a_second_use
     assert_eq!(no_stack.status, 1);
     no_stack.says("SecureServerlessBackend-prod does not exist in account");
 }
+
+/// prod-global's primary stack lives in us-east-1 (config/stages.json "regions"): the operator
+/// goes there from any CLI region for its outputs, pool, secret and API key.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stage_pinned_to_regions_is_read_in_its_primary_region_from_any_cli_region() {
+    let moto = Moto::start();
+    let stage = arrange(
+        &moto,
+        "us-east-1",
+        "prod-global",
+        UserPoolMfaType::On,
+        "https://api.example.com/",
+    )
+    .await;
+    let operator = |args: &[&str]| {
+        let mut cmd = moto.operator("eu-west-1");
+        cmd.args(args);
+        run(cmd)
+    };
+    let created = operator(&["smoke-user", "--stage", "prod-global"]);
+    assert_eq!(created.status, 0, "{}", created.stderr);
+    assert!(
+        created.stderr.contains(
+            "prod-global's primary stack is in us-east-1 (config/stages.json \"regions\"): using us-east-1"
+        ),
+        "{}",
+        created.stderr
+    );
+    assert_eq!(stage.user_count().await, 1);
+    let token = operator(&["token", "--stage", "prod-global"]);
+    assert_eq!(token.status, 0, "{}", token.stderr);
+    let (id_token, key) = parse_export(&token.stdout);
+    assert_eq!(jwt_payload(&id_token)["email"], "smoke@smoke-user.invalid");
+    assert!(!key.is_empty());
+
+    // A stage the file does not pin stays in the CLI's region: no prod stack in eu-west-1.
+    let unpinned = operator(&["token", "--stage", "prod"]);
+    assert_eq!(unpinned.status, 1);
+    assert!(
+        unpinned
+            .stderr
+            .contains("SecureServerlessBackend-prod does not exist in account"),
+        "{}",
+        unpinned.stderr
+    );
+}
