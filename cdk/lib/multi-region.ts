@@ -1,9 +1,8 @@
 import { CfnOutput, Duration, Fn, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
-import { Arch } from './artifacts';
 import { ConfigError, StageConfig } from './config';
-import { COST_ALLOCATION_TAG_KEY, SecureServerlessBackendStack, stageStackName } from './stack';
+import { COST_ALLOCATION_TAG_KEY, SecureServerlessBackendStack, SecureServerlessBackendStackProps, stageStackName } from './stack';
 import { EncryptedVault } from './table-backup';
 
 /** The support stack's output the primary's backup plan reads (Fn::GetStackOutput) for its copy action. */
@@ -56,15 +55,11 @@ export class RegionSupportStack extends Stack {
   }
 }
 
-export interface StageStacksProps {
-  readonly stage: string;
-  readonly config: StageConfig;
-  readonly arch?: Arch;
-  readonly repoRoot?: string;
-  readonly artifactsDir?: string;
-  readonly buildMissingArtifacts?: boolean;
-  readonly checkArtifactFreshness?: boolean;
-}
+/** What the stacks of a stage share: the stage stack's own props, without what buildStageStacks decides. */
+export type StageStacksProps = Pick<
+  SecureServerlessBackendStackProps,
+  'stage' | 'config' | 'arch' | 'repoRoot' | 'artifactsDir' | 'buildMissingArtifacts' | 'checkArtifactFreshness'
+>;
 
 /**
  * The stacks of a stage besides its primary, with their regions, as buildStageStacks makes them:
@@ -109,15 +104,7 @@ export function buildStageStacks(scope: Construct, props: StageStacksProps): Sta
   const c = props.config;
   const stage = props.stage;
   const name = stageStackName(stage);
-  const common = {
-    stage,
-    config: c,
-    ...(props.arch ? { arch: props.arch } : {}),
-    ...(props.repoRoot ? { repoRoot: props.repoRoot } : {}),
-    ...(props.artifactsDir ? { artifactsDir: props.artifactsDir } : {}),
-    ...(props.buildMissingArtifacts !== undefined ? { buildMissingArtifacts: props.buildMissingArtifacts } : {}),
-    ...(props.checkArtifactFreshness !== undefined ? { checkArtifactFreshness: props.checkArtifactFreshness } : {}),
-  };
+  const common = props;
   const description = (what: string) => `secure-serverless-backend (${stage}): ${what}`;
   const copyRegion = c.backup?.copy?.region;
   if (c.regions === null && !copyRegion) {

@@ -149,26 +149,7 @@ async fn preflight_reads_bootstrap_role_and_concurrency_and_says_what_is_missing
     );
 
     // A ready account with room for 5 × 100.
-    ssm.put_parameter()
-        .name("/cdk-bootstrap/hnb659fds/version")
-        .value("21")
-        .overwrite(true)
-        .r#type(aws_sdk_ssm::types::ParameterType::String)
-        .send()
-        .await
-        .expect("ssm");
-    aws_sdk_apigateway::Client::new(&sdk)
-        .update_account()
-        .patch_operations(
-            aws_sdk_apigateway::types::PatchOperation::builder()
-                .op(aws_sdk_apigateway::types::Op::Replace)
-                .path("/cloudwatchRoleArn")
-                .value("arn:aws:iam::123456789012:role/ApiGatewayCloudWatch")
-                .build(),
-        )
-        .send()
-        .await
-        .expect("apigateway account");
+    make_ready(&sdk).await;
     let ready = case.preflight("prod", &lambda_account(1000, 1000), &[]);
     ready.expect(0, "preflight passed: us-west-2: bootstrap version 21 (needs 6); API Gateway CloudWatch role set; concurrency 1000 unreserved + 0 own − 500 new = 500 left (limit 1000)");
 
@@ -271,27 +252,7 @@ async fn preflight_checks_every_region_of_a_multi_region_stage() {
     );
 
     for region in ["us-east-1", "us-west-2"] {
-        let sdk = moto.sdk(region);
-        aws_sdk_ssm::Client::new(&sdk)
-            .put_parameter()
-            .name("/cdk-bootstrap/hnb659fds/version")
-            .value("21")
-            .r#type(aws_sdk_ssm::types::ParameterType::String)
-            .send()
-            .await
-            .expect("ssm");
-        aws_sdk_apigateway::Client::new(&sdk)
-            .update_account()
-            .patch_operations(
-                aws_sdk_apigateway::types::PatchOperation::builder()
-                    .op(aws_sdk_apigateway::types::Op::Replace)
-                    .path("/cloudwatchRoleArn")
-                    .value("arn:aws:iam::123456789012:role/ApiGatewayCloudWatch")
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("apigateway account");
+        make_ready(&moto.sdk(region)).await;
     }
     let ready = case.preflight("prod-global", &lambda_account(1000, 1000), &[]);
     assert_eq!(ready.status, 0, "{}", ready.stderr);
@@ -362,4 +323,29 @@ async fn preflight_checks_every_region_of_a_multi_region_stage() {
 
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&copy_only);
+}
+
+/// A region ready for a deploy: bootstrapped (version 21) and with API Gateway's CloudWatch role.
+async fn make_ready(sdk: &aws_config::SdkConfig) {
+    aws_sdk_ssm::Client::new(sdk)
+        .put_parameter()
+        .name("/cdk-bootstrap/hnb659fds/version")
+        .value("21")
+        .overwrite(true)
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .expect("ssm");
+    aws_sdk_apigateway::Client::new(sdk)
+        .update_account()
+        .patch_operations(
+            aws_sdk_apigateway::types::PatchOperation::builder()
+                .op(aws_sdk_apigateway::types::Op::Replace)
+                .path("/cloudwatchRoleArn")
+                .value("arn:aws:iam::123456789012:role/ApiGatewayCloudWatch")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("apigateway account");
 }

@@ -283,13 +283,9 @@ async fn a_stage_pinned_to_regions_is_read_in_its_primary_region_from_any_cli_re
         run(cmd)
     };
     let created = operator(&["smoke-user", "--stage", "prod-global"]);
-    assert_eq!(created.status, 0, "{}", created.stderr);
-    assert!(
-        created.stderr.contains(
-            "prod-global's primary stack is in us-east-1 (config/stages.json \"regions\"): using us-east-1"
-        ),
-        "{}",
-        created.stderr
+    created.expect(
+        0,
+        "prod-global's primary stack is in us-east-1 (config/stages.json \"regions\"): using us-east-1",
     );
     assert_eq!(stage.user_count().await, 1);
     let token = operator(&["token", "--stage", "prod-global"]);
@@ -301,11 +297,5 @@ async fn a_stage_pinned_to_regions_is_read_in_its_primary_region_from_any_cli_re
     // A stage the file does not pin stays in the CLI's region: no prod stack in eu-west-1.
     let unpinned = operator(&["token", "--stage", "prod"]);
     assert_eq!(unpinned.status, 1);
-    assert!(
-        unpinned
-            .stderr
-            .contains("SecureServerlessBackend-prod does not exist in account"),
-        "{}",
-        unpinned.stderr
-    );
+    unpinned.says("SecureServerlessBackend-prod does not exist in account");
 }
