@@ -250,19 +250,20 @@ export class SecureServerlessBackendStack extends Stack {
       removalPolicy,
     });
 
+    // The DynamoDB operations the functions call, as CloudWatch names them (alarms, health).
+    const tableOperations = [...new Set(contract.operations.flatMap((op) => op.dynamodbActions.map((a) => a.replace(/^dynamodb:/, ''))))];
     this.monitoring = new Monitoring(this, 'Monitoring', {
       api: this.api.api,
       stageName,
       functions: Object.fromEntries(Object.entries(functions).map(([name, fn]) => [name, fn.function])),
       table: this.table,
-      tableOperations: [...new Set(contract.operations.flatMap((op) => op.dynamodbActions.map((a) => a.replace(/^dynamodb:/, ''))))],
+      tableOperations,
       thresholds: c.alarms,
       ...(secondary ? {} : { budgetUsd: c.budgetUsd }),
       costAllocationTag: { key: COST_ALLOCATION_TAG_KEY, value: secondary ? secondary.primary.stackName : this.stackName },
       ...(c.alarmEmail ? { alarmEmail: c.alarmEmail } : {}),
     });
 
-    const tableOperations = [...new Set(contract.operations.flatMap((op) => op.dynamodbActions.map((a) => a.replace(/^dynamodb:/, ''))))];
     if (c.domain) {
       let failover: { role: route53.Failover; setIdentifier: string; healthCheck?: route53.IHealthCheck } | undefined;
       if (regions !== null) {
