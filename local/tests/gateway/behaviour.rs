@@ -179,6 +179,40 @@ fn the_authorizer_refuses_every_bad_token_with_401() {
 }
 
 #[test]
+fn the_authorizer_takes_the_token_raw_or_as_bearer_in_any_case() {
+    let server = spawn_server(&[]);
+    let (token, key) = credentials(&server, "alice");
+    for (case, value) in [
+        ("the raw token", token.clone()),
+        ("Bearer <token>", format!("Bearer {token}")),
+        ("bearer <token>", format!("bearer {token}")),
+        ("BEARER <token>, two spaces", format!("BEARER  {token}")),
+    ] {
+        let r = list(&server, Some(&value), Some(&key));
+        assert_eq!(r.status, 200, "{case}: {}", r.text());
+    }
+    // A Bearer token that is not good gets the same 401 as a raw one.
+    let tampered = format!("{token}x");
+    for (case, value) in [
+        ("Bearer and nothing", "Bearer".to_owned()),
+        ("Bearer and a space", "Bearer ".to_owned()),
+        ("Bearer on a bad signature", format!("Bearer {tampered}")),
+        ("Bearer twice", format!("Bearer Bearer {token}")),
+        ("another scheme", format!("Basic {token}")),
+        ("no space after Bearer", format!("Bearer{token}")),
+    ] {
+        let r = list(&server, Some(&value), Some(&key));
+        let body = assert_gateway_problem(&r, 401, case);
+        assert_eq!(body["detail"], "Unauthorized", "{case}");
+        assert_eq!(
+            r.header("x-amzn-errortype"),
+            Some("UnauthorizedException"),
+            "{case}"
+        );
+    }
+}
+
+#[test]
 fn a_missing_or_wrong_api_key_is_403() {
     let server = spawn_server(&[]);
     let (token, key) = credentials(&server, "alice");
