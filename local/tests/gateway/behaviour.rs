@@ -379,6 +379,11 @@ fn stage_throttling_answers_429_before_routing() {
         "urn:problem:secure-serverless-backend:too-many-requests"
     );
     assert_eq!(body["detail"], "Too Many Requests");
+    assert_eq!(
+        r.header("retry-after"),
+        Some("1"),
+        "as the stack's THROTTLED"
+    );
 }
 
 #[test]
@@ -391,14 +396,16 @@ fn the_usage_plan_throttles_per_key_after_auth() {
         .map(|_| list(&server, Some(&token), Some(&key)).status)
         .collect();
     assert_eq!(statuses, [200, 200, 429], "a burst of 2 per key");
-    let body = assert_gateway_problem(
-        &list(&server, Some(&token), Some(&key)),
-        429,
-        "key throttle",
-    );
+    let r = list(&server, Some(&token), Some(&key));
+    let body = assert_gateway_problem(&r, 429, "key throttle");
     assert_eq!(
         body["type"],
         "urn:problem:secure-serverless-backend:too-many-requests"
+    );
+    assert_eq!(
+        r.header("retry-after"),
+        Some("1"),
+        "as the stack's THROTTLED"
     );
 }
 
@@ -410,12 +417,18 @@ fn the_usage_plan_quota_answers_429_quota_exceeded() {
         .map(|_| list(&server, Some(&token), Some(&key)).status)
         .collect();
     assert_eq!(statuses, [200, 200, 429], "a quota of 2");
-    let body = assert_gateway_problem(&list(&server, Some(&token), Some(&key)), 429, "quota");
+    let r = list(&server, Some(&token), Some(&key));
+    let body = assert_gateway_problem(&r, 429, "quota");
     assert_eq!(
         body["type"],
         "urn:problem:secure-serverless-backend:quota-exceeded"
     );
     assert_eq!(body["detail"], "Limit Exceeded");
+    assert_eq!(
+        r.header("retry-after"),
+        Some("3600"),
+        "as the stack's QUOTA_EXCEEDED"
+    );
 }
 
 #[test]
