@@ -389,6 +389,9 @@ pub struct GatewayResponse {
     pub problem: String,
     pub title: String,
     pub detail: Option<String>,
+    /// Seconds for a static `Retry-After` header, as the stack sets it on the gateway response.
+    #[serde(default)]
+    pub retry_after: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -533,5 +536,18 @@ mod tests {
                 .and_then(|r| r.status_code),
             Some(404)
         );
+    }
+
+    #[test]
+    fn only_the_429s_tell_the_client_when_to_come_back() {
+        let g = GatewayResponses::load().expect("gateway responses");
+        for r in &g.responses {
+            let expected = match r.response_type.as_str() {
+                "THROTTLED" => Some(1),
+                "QUOTA_EXCEEDED" => Some(3600),
+                _ => None,
+            };
+            assert_eq!(r.retry_after, expected, "{}", r.response_type);
+        }
     }
 }

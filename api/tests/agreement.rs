@@ -197,3 +197,69 @@ fn the_readme_shows_exactly_the_contracts_routes() {
         assert!(readme.contains(&row), "README's API table has no row {row}");
     }
 }
+
+#[test]
+fn every_problem_the_functions_give_matches_the_contracts_problem_schema() {
+    use items_core::http::Problem;
+    use serde_json::json;
+
+    let contract = Contract::load().expect("contract");
+    let schema = contract.schema("Problem").expect("Problem schema");
+    let validator = jsonschema::draft4::new(&schema).expect("a valid draft 4 schema");
+    let bad_create = NewItem::from_json(
+        json!({"name": "", "tags": ["a", "a"], "id": "x"})
+            .as_object()
+            .expect("object"),
+    )
+    .expect_err("invalid");
+    let problems = [
+        (
+            "a bad limit",
+            Problem::parameter("limit", "must be an integer"),
+        ),
+        (
+            "a bad cursor",
+            Problem::parameter("cursor", "is not a cursor"),
+        ),
+        ("a bad id", Problem::parameter("id", "must be an item id")),
+        ("a bad If-Match", Problem::header("If-Match", "must be *")),
+        (
+            "a bad Idempotency-Key",
+            Problem::header("Idempotency-Key", "must be"),
+        ),
+        (
+            "the body as a whole",
+            Problem::field("", "must be an object"),
+        ),
+        ("bad body fields", Problem::validation(bad_create)),
+    ];
+    for (case, problem) in problems {
+        let body = serde_json::to_value(problem.with_request_id("r-1")).expect("serializes");
+        let errors: Vec<String> = validator
+            .iter_errors(&body)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{case}: {body} {errors:?}");
+    }
+
+    // And the schema refuses what is not located exactly once, or a name where a pointer goes.
+    let entry = contract.schema("FieldError").expect("FieldError schema");
+    let entry = jsonschema::draft4::new(&entry).expect("a valid draft 4 schema");
+    for (case, bad) in [
+        (
+            "a name as a pointer",
+            json!({"pointer": "limit", "detail": "d"}),
+        ),
+        ("no location", json!({"detail": "d"})),
+        (
+            "two locations",
+            json!({"pointer": "/name", "header": "If-Match", "detail": "d"}),
+        ),
+        (
+            "an unknown parameter",
+            json!({"parameter": "page", "detail": "d"}),
+        ),
+    ] {
+        assert!(!entry.is_valid(&bad), "{case}: {bad}");
+    }
+}

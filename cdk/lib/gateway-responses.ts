@@ -9,6 +9,8 @@ export interface GatewayResponseSpec {
   readonly title: string;
   /** A JSON value with API Gateway's $context substitutions (already quoted where needed), or null for none. */
   readonly detail: string | null;
+  /** Seconds for a static `Retry-After` header (a gateway response header cannot be computed per request). */
+  readonly retryAfter?: number;
 }
 
 export interface GatewayResponsesSpec {
@@ -34,6 +36,7 @@ export function loadGatewayResponses(file: string): GatewayResponsesSpec {
     if (!/^[a-z][a-z0-9-]*$/.test(r.problem)) bad(`${r.responseType}: problem must be a lowercase slug`, r.problem);
     if (typeof r.title !== 'string' || r.title === '') bad(`${r.responseType}: title must be a non-empty string`, r.title);
     if (r.detail !== null && typeof r.detail !== 'string') bad(`${r.responseType}: detail must be a template string or null`, r.detail);
+    if (r.retryAfter !== undefined && !(Number.isInteger(r.retryAfter) && r.retryAfter > 0)) bad(`${r.responseType}: retryAfter must be a positive whole number of seconds`, r.retryAfter);
   }
   return raw as unknown as GatewayResponsesSpec;
 }
@@ -43,6 +46,14 @@ export function loadGatewayResponses(file: string): GatewayResponsesSpec {
  * substituted, so the body is assembled here as literal JSON around them. With a null status code
  * the status is left out (API Gateway answers with the specific type's own code).
  */
+/** The response's headers, as API Gateway's static values (each single-quoted). */
+export function responseHeaders(spec: GatewayResponsesSpec, r: GatewayResponseSpec): Record<string, string> {
+  return {
+    'Content-Type': `'${spec.contentType}'`,
+    ...(r.retryAfter !== undefined ? { 'Retry-After': `'${r.retryAfter}'` } : {}),
+  };
+}
+
 export function problemTemplate(spec: GatewayResponsesSpec, r: GatewayResponseSpec): string {
   const parts = [
     `"type":${JSON.stringify(spec.typePrefix + r.problem)}`,

@@ -6,7 +6,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LOG_GROUP_KMS_SKIP, skipCheckov } from './compliance';
 import { Contract, Operation, requestParameters } from './contract';
-import { GatewayResponsesSpec, problemTemplate } from './gateway-responses';
+import { GatewayResponsesSpec, problemTemplate, responseHeaders } from './gateway-responses';
 
 export interface Throttle {
   readonly rateLimit: number;
@@ -206,7 +206,7 @@ export class ItemsApi extends Construct {
       this.api.addGatewayResponse(`Response${r.responseType}`, {
         type: apigw.ResponseType.of(r.responseType),
         ...(r.statusCode !== null ? { statusCode: String(r.statusCode) } : {}),
-        responseHeaders: { 'Content-Type': `'${props.gatewayResponses.contentType}'` },
+        responseHeaders: responseHeaders(props.gatewayResponses, r),
         templates: { 'application/json': problemTemplate(props.gatewayResponses, r) },
       });
     }

@@ -221,7 +221,10 @@ for (const stage of ['dev', 'prod']) {
         assert.equal(hit.length, 1, spec.responseType);
         const r = hit[0][1].Properties!;
         assert.equal(r.StatusCode, spec.statusCode === null ? undefined : String(spec.statusCode), `${spec.responseType} status`);
-        assert.deepEqual(r.ResponseParameters, { 'gatewayresponse.header.Content-Type': `'${GATEWAY_RESPONSES.contentType}'` });
+        assert.deepEqual(r.ResponseParameters, {
+          'gatewayresponse.header.Content-Type': `'${GATEWAY_RESPONSES.contentType}'`,
+          ...(spec.retryAfter !== undefined ? { 'gatewayresponse.header.Retry-After': `'${spec.retryAfter}'` } : {}),
+        });
         const body: string = r.ResponseTemplates['application/json'];
         assert.ok(body.includes('"requestId":"$context.requestId"'), `${spec.responseType} carries the request id`);
         assert.ok(body.includes(`"type":"${GATEWAY_RESPONSES.typePrefix}${spec.problem}"`), `${spec.responseType} type`);
@@ -230,6 +233,11 @@ for (const stage of ['dev', 'prod']) {
         const sample = JSON.parse(body.replace(/"\$context\.[A-Za-z.]+"/g, '"x"').replace(/\$context\.[A-Za-z.]+/g, '"x"'));
         assert.equal(sample.status, spec.statusCode ?? undefined);
       }
+      // Throttled and over-quota clients are told when to come back: a static number of seconds.
+      const retryAfter = (type: string) =>
+        responses.find(([, r]) => r.Properties!.ResponseType === type)![1].Properties!.ResponseParameters['gatewayresponse.header.Retry-After'];
+      assert.equal(retryAfter('THROTTLED'), "'1'", 'THROTTLED Retry-After');
+      assert.equal(retryAfter('QUOTA_EXCEEDED'), "'3600'", 'QUOTA_EXCEEDED Retry-After');
       const badBody = responses.find(([, r]) => r.Properties!.ResponseType === 'BAD_REQUEST_BODY');
       assert.ok(badBody![1].Properties!.ResponseTemplates['application/json'].includes('$context.error.validationErrorString'), 'the validation error reaches the client');
     });

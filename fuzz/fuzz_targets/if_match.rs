@@ -7,6 +7,7 @@
 //! as its strong ETag (RFC 9110 strong comparison is character by character).
 #![no_main]
 
+use items_core::domain::InputLocation;
 use items_core::http::{self, IfMatch};
 use lambda_http::http::{HeaderMap, HeaderValue, header};
 use libfuzzer_sys::fuzz_target;
@@ -59,7 +60,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(!sent.is_empty());
             assert_eq!(p.status, 400);
             assert_eq!(p.errors.len(), 1);
-            assert_eq!(p.errors[0].pointer, "If-Match");
+            assert_eq!(p.errors[0].at, InputLocation::Header("If-Match".into()));
         }
     }
 });

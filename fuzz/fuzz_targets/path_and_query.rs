@@ -5,14 +5,14 @@
 //! names the parameter.
 #![no_main]
 
-use items_core::domain::ItemId;
+use items_core::domain::{InputLocation, ItemId};
 use items_core::http::{self, DEFAULT_LIMIT, MAX_LIMIT, Problem};
 use libfuzzer_sys::fuzz_target;
 
 fn assert_rejection(p: &Problem, parameter: &str) {
     assert_eq!(p.status, 400);
     assert_eq!(p.errors.len(), 1);
-    assert_eq!(p.errors[0].pointer, parameter);
+    assert_eq!(p.errors[0].at, InputLocation::Parameter(parameter.into()));
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -61,11 +61,12 @@ fn assert_validation_errors(errors: &[FieldError], body: &Map<String, Value>) {
     assert!(!errors.is_empty(), "a rejection without a reason: {body:?}");
     for e in errors {
         assert!(
-            e.pointer.is_empty() || e.pointer.starts_with('/'),
-            "not a JSON pointer: {:?}",
-            e.pointer
+            e.pointer()
+                .is_some_and(|p| p.is_empty() || p.starts_with('/')),
+            "not a JSON pointer into the body: {:?}",
+            e.at
         );
-        assert!(!e.detail.is_empty(), "no detail for {:?}", e.pointer);
+        assert!(!e.detail.is_empty(), "no detail for {:?}", e.at);
     }
     let problem = Problem::validation(errors.to_vec());
     assert_eq!(problem.status, 400);

@@ -229,7 +229,8 @@ impl Gateway {
             .method(&format!("{} {}", op.method, op.path), now)
             .map_err(refusal)?;
 
-        // 3. The Cognito authorizer: the raw Authorization header is the ID token.
+        // 3. The Cognito authorizer: the Authorization header holds the ID token, raw or as
+        // `Bearer <token>`.
         let claims = self
             .identity
             .verify(header_str(&req, "authorization"))

@@ -3,7 +3,8 @@
 //! one API key its usage plan knows.
 //!
 //! Tokens are HS256 JWTs under a secret made at start-up and kept in memory only. The
-//! authorizer side accepts exactly that algorithm: `none`, other HMAC sizes and every
+//! authorizer side takes the token raw or as `Bearer <token>`, as API Gateway's Cognito
+//! authorizer does, and accepts exactly that algorithm: `none`, other HMAC sizes and every
 //! asymmetric algorithm are refused, as are tokens with a bad signature, another issuer or
 //! audience, an `exp` in the past, an `nbf` in the future, a `token_use` other than `id` or no
 //! `sub`.
@@ -191,7 +192,7 @@ impl Identity {
 
     /// Verifies a token as the Cognito authorizer does; on success the claims, as strings.
     pub fn verify(&self, token: Option<&str>) -> Result<BTreeMap<String, String>, Rejection> {
-        let token = token.map(str::trim).filter(|t| !t.is_empty());
+        let token = token.map(id_token).filter(|t| !t.is_empty());
         let Some(token) = token else {
             return Err(Rejection::Missing);
         };
@@ -216,12 +217,54 @@ impl Identity {
     }
 }
 
+/// The ID token in an `Authorization` value: the raw token, or `Bearer <token>` with the scheme
+/// in any case (RFC 7235 §2.1), as API Gateway's Cognito authorizer takes both. A `Bearer`
+/// with nothing after it is no token at all.
+pub fn id_token(authorization: &str) -> &str {
+    let value = authorization.trim();
+    let scheme_end = value.find([' ', '\t']).unwrap_or(value.len());
+    let (scheme, rest) = value.split_at(scheme_end);
+    if scheme.eq_ignore_ascii_case("bearer") {
+        rest.trim()
+    } else {
+        value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn identity() -> Identity {
         Identity::from_secret(&[7u8; 32], "k".repeat(40)).expect("identity")
+    }
+
+    #[test]
+    fn the_token_is_the_raw_value_or_what_follows_a_bearer_scheme_in_any_case() {
+        for (value, token) in [
+            ("abc.def.ghi", "abc.def.ghi"),
+            ("  abc.def.ghi ", "abc.def.ghi"),
+            ("Bearer abc.def.ghi", "abc.def.ghi"),
+            ("bearer abc.def.ghi", "abc.def.ghi"),
+            ("BEARER   abc.def.ghi", "abc.def.ghi"),
+            ("Bearer\tabc.def.ghi", "abc.def.ghi"),
+            ("Bearer", ""),
+            ("Bearer ", ""),
+            ("Basic abc.def.ghi", "Basic abc.def.ghi"),
+            ("Bearerabc.def.ghi", "Bearerabc.def.ghi"),
+        ] {
+            assert_eq!(id_token(value), token, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn a_bearer_token_verifies_as_the_raw_one_does() {
+        let id = identity();
+        let token = id.issue("alice").expect("token");
+        for value in [format!("Bearer {token}"), format!("bearer {token}")] {
+            assert_eq!(id.verify(Some(&value)).expect("valid")["sub"], "alice");
+        }
+        assert_eq!(id.verify(Some("Bearer ")), Err(Rejection::Missing));
     }
 
     #[test]

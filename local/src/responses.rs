@@ -176,6 +176,9 @@ pub fn render(responses: &GatewayResponses, e: &GatewayError, request_id: &str) 
         headers.insert(header::CONTENT_TYPE, v);
     }
     headers.insert("x-amzn-errortype", HeaderValue::from_static(e.error_type));
+    if let Some(seconds) = entry.and_then(|r| r.retry_after) {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     response
 }
 

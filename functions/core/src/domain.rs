@@ -10,19 +10,57 @@ use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
 
-/// A problem with one field of a request, located by a JSON pointer (RFC 6901) for body fields
-/// or by the parameter or header name for everything else.
+/// A problem with one part of a request, located where it is: `errors[]` carries exactly one of
+/// `pointer`, `parameter` or `header` beside `detail`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FieldError {
-    pub pointer: String,
+    #[serde(flatten)]
+    pub at: InputLocation,
     pub detail: String,
 }
 
+/// Where a bad input is. Serialized as one member named for the kind of place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputLocation {
+    /// A JSON pointer (RFC 6901) into the body: `""` is the whole body, `/name` a field.
+    Pointer(String),
+    /// A query or path parameter, by name (`limit`, `cursor`, `id`).
+    Parameter(String),
+    /// A request header, by name (`If-Match`, `Idempotency-Key`).
+    Header(String),
+}
+
 impl FieldError {
+    /// A bad body field, at this JSON pointer (`""` or starting with `/`).
     pub fn new(pointer: impl Into<String>, detail: impl Into<String>) -> Self {
         Self {
-            pointer: pointer.into(),
+            at: InputLocation::Pointer(pointer.into()),
             detail: detail.into(),
+        }
+    }
+
+    /// A bad query or path parameter.
+    pub fn parameter(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            at: InputLocation::Parameter(name.into()),
+            detail: detail.into(),
+        }
+    }
+
+    /// A bad request header.
+    pub fn header(name: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            at: InputLocation::Header(name.into()),
+            detail: detail.into(),
+        }
+    }
+
+    /// The body pointer, when the problem is in the body.
+    pub fn pointer(&self) -> Option<&str> {
+        match &self.at {
+            InputLocation::Pointer(p) => Some(p),
+            InputLocation::Parameter(_) | InputLocation::Header(_) => None,
         }
     }
 }
@@ -454,7 +492,7 @@ mod tests {
             "a/b": true
         })))
         .expect_err("invalid");
-        let pointers: Vec<&str> = errors.iter().map(|e| e.pointer.as_str()).collect();
+        let pointers: Vec<&str> = errors.iter().filter_map(FieldError::pointer).collect();
         for expected in [
             "/name",
             "/description",
@@ -489,7 +527,7 @@ mod tests {
     #[test]
     fn an_empty_patch_is_rejected() {
         let errors = ItemPatch::from_json(&Map::new()).expect_err("invalid");
-        assert_eq!(errors[0].pointer, "");
+        assert_eq!(errors[0].pointer(), Some(""));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
-use crate::domain::{FieldError, ItemId, Version};
+use crate::domain::{FieldError, InputLocation, ItemId, Version};
 
 /// Largest request body accepted. The largest valid item, with every character `\u`-escaped,
 /// is well under this.
@@ -148,7 +148,7 @@ impl Problem {
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let detail = match errors.as_slice() {
-            [one] => format!("{} {}", describe(&one.pointer), one.detail),
+            [one] => format!("{} {}", describe(&one.at), one.detail),
             _ => format!("{} fields are not valid", errors.len()),
         };
         Self {
@@ -157,8 +157,19 @@ impl Problem {
         }
     }
 
+    /// A bad body field, at this JSON pointer (`""` for the whole body).
     pub fn field(pointer: &str, detail: &str) -> Self {
         Self::validation(vec![FieldError::new(pointer, detail)])
+    }
+
+    /// A bad query or path parameter.
+    pub fn parameter(name: &str, detail: &str) -> Self {
+        Self::validation(vec![FieldError::parameter(name, detail)])
+    }
+
+    /// A bad request header.
+    pub fn header(name: &str, detail: &str) -> Self {
+        Self::validation(vec![FieldError::header(name, detail)])
     }
 
     pub fn not_found() -> Self {
@@ -193,11 +204,11 @@ impl Problem {
     }
 }
 
-fn describe(pointer: &str) -> String {
-    match pointer {
-        "" => "the body".to_owned(),
-        p if p.starts_with('/') => format!("field {p}"),
-        p => p.to_owned(),
+fn describe(at: &InputLocation) -> String {
+    match at {
+        InputLocation::Pointer(p) if p.is_empty() => "the body".to_owned(),
+        InputLocation::Pointer(p) => format!("field {p}"),
+        InputLocation::Parameter(name) | InputLocation::Header(name) => name.clone(),
     }
 }
 
@@ -326,7 +337,7 @@ impl<'de> Deserialize<'de> for NoDuplicateKeys {
 /// Reads the `id` path parameter.
 pub fn item_id(raw: Option<&str>) -> Result<ItemId, Problem> {
     raw.and_then(ItemId::parse)
-        .ok_or_else(|| Problem::field("id", "must be an item id: a lowercase UUID"))
+        .ok_or_else(|| Problem::parameter("id", "must be an item id: a lowercase UUID"))
 }
 
 /// Reads the `limit` query parameter: absent → the default, otherwise a plain integer from 1
@@ -342,7 +353,7 @@ pub fn limit(raw: Option<&str>) -> Result<u32, Problem> {
             .flatten()
             .filter(|n| (1..=MAX_LIMIT).contains(n));
     parsed.ok_or_else(|| {
-        Problem::field(
+        Problem::parameter(
             "limit",
             &format!("must be an integer from 1 to {MAX_LIMIT}"),
         )
@@ -369,7 +380,7 @@ pub fn if_match(headers: &HeaderMap) -> Result<Option<IfMatch>, Problem> {
         return Ok(None);
     }
     let bad = || {
-        Problem::field(
+        Problem::header(
             "If-Match",
             "must be * or a list of entity tags such as \"3\"",
         )
@@ -552,6 +563,59 @@ mod tests {
         assert_eq!(p.detail, None);
         let text = serde_json::to_string(&p).expect("serializes");
         assert!(!text.contains("xyz"), "{text}");
+    }
+
+    #[test]
+    fn each_bad_input_is_located_in_its_own_member() {
+        let member =
+            |p: &Problem| serde_json::to_value(p).expect("serializes")["errors"][0].clone();
+        let cases = [
+            (
+                limit(Some("0")).map(|_| ()),
+                "parameter",
+                "limit",
+                "limit must be",
+            ),
+            (
+                item_id(Some("NOPE")).map(|_| ()),
+                "parameter",
+                "id",
+                "id must be",
+            ),
+            (
+                if_match(&headers(&[("if-match", "3")])).map(|_| ()),
+                "header",
+                "If-Match",
+                "If-Match must be",
+            ),
+            (
+                json_object(&json_headers(), b"[1]").map(|_| ()),
+                "pointer",
+                "",
+                "the body must be",
+            ),
+        ];
+        for (got, name, value, detail) in cases {
+            let p = got.expect_err("refused");
+            let e = member(&p);
+            assert_eq!(e[name], value, "{name} {value}: {e}");
+            assert_eq!(
+                e.as_object().map(|o| o.len()),
+                Some(2),
+                "{name} {value}: one location and a detail, {e}"
+            );
+            assert!(
+                p.detail.as_deref().is_some_and(|d| d.starts_with(detail)),
+                "{name} {value}: {:?}",
+                p.detail
+            );
+        }
+        let body = Problem::field("/tags/0", "must be a string");
+        assert_eq!(member(&body)["pointer"], "/tags/0");
+        assert_eq!(
+            body.detail.as_deref(),
+            Some("field /tags/0 must be a string")
+        );
     }
 
     #[test]

@@ -268,7 +268,9 @@ impl<S: ItemStore + IdempotencyStore, C: Clock> App<S, C> {
             None => None,
             Some(raw) => Some(
                 Cursor::decode(raw, &owner)
-                    .ok_or_else(|| Problem::field("cursor", "is not a cursor this API gave you"))?
+                    .ok_or_else(|| {
+                        Problem::parameter("cursor", "is not a cursor this API gave you")
+                    })?
                     .after,
             ),
         };
@@ -397,7 +399,7 @@ fn idempotency_key(req: &Request) -> Result<Option<IdempotencyKey>, Problem> {
         .ok()
         .and_then(IdempotencyKey::parse)
         .map(Some)
-        .ok_or_else(|| Problem::field("Idempotency-Key", &IdempotencyKey::rule()))
+        .ok_or_else(|| Problem::header("Idempotency-Key", &IdempotencyKey::rule()))
 }
 
 fn path_id(req: &Request) -> Result<ItemId, Problem> {

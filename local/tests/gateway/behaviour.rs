@@ -179,6 +179,40 @@ fn the_authorizer_refuses_every_bad_token_with_401() {
 }
 
 #[test]
+fn the_authorizer_takes_the_token_raw_or_as_bearer_in_any_case() {
+    let server = spawn_server(&[]);
+    let (token, key) = credentials(&server, "alice");
+    for (case, value) in [
+        ("the raw token", token.clone()),
+        ("Bearer <token>", format!("Bearer {token}")),
+        ("bearer <token>", format!("bearer {token}")),
+        ("BEARER <token>, two spaces", format!("BEARER  {token}")),
+    ] {
+        let r = list(&server, Some(&value), Some(&key));
+        assert_eq!(r.status, 200, "{case}: {}", r.text());
+    }
+    // A Bearer token that is not good gets the same 401 as a raw one.
+    let tampered = format!("{token}x");
+    for (case, value) in [
+        ("Bearer and nothing", "Bearer".to_owned()),
+        ("Bearer and a space", "Bearer ".to_owned()),
+        ("Bearer on a bad signature", format!("Bearer {tampered}")),
+        ("Bearer twice", format!("Bearer Bearer {token}")),
+        ("another scheme", format!("Basic {token}")),
+        ("no space after Bearer", format!("Bearer{token}")),
+    ] {
+        let r = list(&server, Some(&value), Some(&key));
+        let body = assert_gateway_problem(&r, 401, case);
+        assert_eq!(body["detail"], "Unauthorized", "{case}");
+        assert_eq!(
+            r.header("x-amzn-errortype"),
+            Some("UnauthorizedException"),
+            "{case}"
+        );
+    }
+}
+
+#[test]
 fn a_missing_or_wrong_api_key_is_403() {
     let server = spawn_server(&[]);
     let (token, key) = credentials(&server, "alice");
@@ -345,6 +379,11 @@ fn stage_throttling_answers_429_before_routing() {
         "urn:problem:secure-serverless-backend:too-many-requests"
     );
     assert_eq!(body["detail"], "Too Many Requests");
+    assert_eq!(
+        r.header("retry-after"),
+        Some("1"),
+        "as the stack's THROTTLED"
+    );
 }
 
 #[test]
@@ -357,14 +396,16 @@ fn the_usage_plan_throttles_per_key_after_auth() {
         .map(|_| list(&server, Some(&token), Some(&key)).status)
         .collect();
     assert_eq!(statuses, [200, 200, 429], "a burst of 2 per key");
-    let body = assert_gateway_problem(
-        &list(&server, Some(&token), Some(&key)),
-        429,
-        "key throttle",
-    );
+    let r = list(&server, Some(&token), Some(&key));
+    let body = assert_gateway_problem(&r, 429, "key throttle");
     assert_eq!(
         body["type"],
         "urn:problem:secure-serverless-backend:too-many-requests"
+    );
+    assert_eq!(
+        r.header("retry-after"),
+        Some("1"),
+        "as the stack's THROTTLED"
     );
 }
 
@@ -376,12 +417,18 @@ fn the_usage_plan_quota_answers_429_quota_exceeded() {
         .map(|_| list(&server, Some(&token), Some(&key)).status)
         .collect();
     assert_eq!(statuses, [200, 200, 429], "a quota of 2");
-    let body = assert_gateway_problem(&list(&server, Some(&token), Some(&key)), 429, "quota");
+    let r = list(&server, Some(&token), Some(&key));
+    let body = assert_gateway_problem(&r, 429, "quota");
     assert_eq!(
         body["type"],
         "urn:problem:secure-serverless-backend:quota-exceeded"
     );
     assert_eq!(body["detail"], "Limit Exceeded");
+    assert_eq!(
+        r.header("retry-after"),
+        Some("3600"),
+        "as the stack's QUOTA_EXCEEDED"
+    );
 }
 
 #[test]

@@ -3,8 +3,8 @@
 //! front of the same handler code the functions run), authenticated as a real user.
 //!
 //! Every row is one input and the exact answer it must get: status, problem `type` and where the
-//! problem is reported (the function's `errors[].pointer`, or the field at the head of the
-//! gateway validator's detail). Whatever the row, no answer may be a 5xx, every 4xx must be
+//! problem is located (the function's `errors[]` member: `pointer` into the body, `parameter` or
+//! `header`; or the field at the head of the gateway validator's detail). Whatever the row, no answer may be a 5xx, every 4xx must be
 //! `application/problem+json` with `status`, `type`, `title` and the `requestId` of
 //! `x-amzn-RequestId`, and a refused write must leave nothing behind (checked with a list).
 //!
@@ -36,7 +36,8 @@ pub enum Group {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
     /// This status with this problem type slug (`urn:problem:secure-serverless-backend:<slug>`)
-    /// and, when given, this pointer.
+    /// and, when given, this location: a body pointer (`/name`), `parameter limit` or
+    /// `header If-Match`.
     Problem(u16, &'static str, Option<&'static str>),
     /// 201, and the item reads back exactly as sent.
     StoredVerbatim,
@@ -518,31 +519,31 @@ pub fn catalogue() -> Vec<Row> {
         row(
             Body,
             "PATCH with `If-Match: 3` (unquoted)",
-            P(400, VALIDATION, Some("If-Match")),
+            P(400, VALIDATION, Some("header If-Match")),
             |c| patch(c, "{\"name\":\"b\"}").header("If-Match", "3"),
         ),
         row(
             Body,
             "PATCH with `If-Match` of bytes 0xFF",
-            P(400, VALIDATION, Some("If-Match")),
+            P(400, VALIDATION, Some("header If-Match")),
             |c| patch(c, "{\"name\":\"b\"}").header("If-Match", b"\"\xFF".to_vec()),
         ),
         row(
             Body,
             "PATCH with `If-Match: \"1\" OR 1=1`",
-            P(400, VALIDATION, Some("If-Match")),
+            P(400, VALIDATION, Some("header If-Match")),
             |c| patch(c, "{\"name\":\"b\"}").header("If-Match", "\"1\" OR 1=1"),
         ),
         row(
             Body,
             "POST with `Idempotency-Key: ../../x`",
-            P(400, VALIDATION, Some("Idempotency-Key")),
+            P(400, VALIDATION, Some("header Idempotency-Key")),
             |_| create("{\"name\":\"a\"}").header("Idempotency-Key", "../../x"),
         ),
         row(
             Body,
             "POST with an `Idempotency-Key` of 129 characters",
-            P(400, VALIDATION, Some("Idempotency-Key")),
+            P(400, VALIDATION, Some("header Idempotency-Key")),
             |_| create("{\"name\":\"a\"}").header("Idempotency-Key", "k".repeat(129)),
         ),
         // --- Hostile text, stored and returned verbatim ---
@@ -653,7 +654,7 @@ pub fn catalogue() -> Vec<Row> {
         row(
             Path,
             "`/v1/items/..%2F..%2Fetc%2Fpasswd`",
-            P(400, VALIDATION, Some("id")),
+            P(400, VALIDATION, Some("parameter id")),
             |_| get_id("..%2F..%2Fetc%2Fpasswd"),
         ),
         row(
@@ -665,46 +666,49 @@ pub fn catalogue() -> Vec<Row> {
         row(
             Path,
             "`/v1/items/..`",
-            P(400, VALIDATION, Some("id")),
+            P(400, VALIDATION, Some("parameter id")),
             |_| get_id(".."),
         ),
         row(
             Path,
             "percent-encoded UUID",
-            P(400, VALIDATION, Some("id")),
+            P(400, VALIDATION, Some("parameter id")),
             |c| get_id(&c.item_id.replace('-', "%2D")),
         ),
         row(
             Path,
             "uppercase UUID of an existing item",
-            P(400, VALIDATION, Some("id")),
+            P(400, VALIDATION, Some("parameter id")),
             |c| get_id(&c.item_id.to_uppercase()),
         ),
         row(
             Path,
             "UUID with braces `{…}`",
-            P(400, VALIDATION, Some("id")),
+            P(400, VALIDATION, Some("parameter id")),
             |c| get_id(&format!("%7B{}%7D", c.item_id)),
         ),
         row(
             Path,
             "UUID with a trailing `%00`",
-            P(400, VALIDATION, Some("id")),
+            P(400, VALIDATION, Some("parameter id")),
             |c| get_id(&format!("{}%00", c.item_id)),
         ),
         row(
             Path,
             "UUID with `;x=1` matrix parameter",
-            P(400, VALIDATION, Some("id")),
+            P(400, VALIDATION, Some("parameter id")),
             |c| get_id(&format!("{};x=1", c.item_id)),
         ),
-        row(Path, "id of 10 KB", P(400, VALIDATION, Some("id")), |_| {
-            get_id(&"a".repeat(10 * 1024))
-        }),
+        row(
+            Path,
+            "id of 10 KB",
+            P(400, VALIDATION, Some("parameter id")),
+            |_| get_id(&"a".repeat(10 * 1024)),
+        ),
         row(
             Path,
             "`USER%23bob` (key look-alike)",
-            P(400, VALIDATION, Some("id")),
+            P(400, VALIDATION, Some("parameter id")),
             |_| get_id("USER%23bob"),
         ),
         row(
@@ -732,13 +736,13 @@ pub fn catalogue() -> Vec<Row> {
         row(
             Path,
             "DELETE of an uppercase UUID",
-            P(400, VALIDATION, Some("id")),
+            P(400, VALIDATION, Some("parameter id")),
             |c| req("DELETE", format!("/v1/items/{}", c.item_id.to_uppercase())),
         ),
         row(
             Path,
             "PATCH of a 10 KB id",
-            P(400, VALIDATION, Some("id")),
+            P(400, VALIDATION, Some("parameter id")),
             |_| {
                 req("PATCH", format!("/v1/items/{}", "f".repeat(10 * 1024)))
                     .header("Content-Type", JSON)
@@ -749,55 +753,55 @@ pub fn catalogue() -> Vec<Row> {
         row(
             Query,
             "`limit=0`",
-            P(400, VALIDATION, Some("limit")),
+            P(400, VALIDATION, Some("parameter limit")),
             |_| list_query("limit=0"),
         ),
         row(
             Query,
             "`limit=-1`",
-            P(400, VALIDATION, Some("limit")),
+            P(400, VALIDATION, Some("parameter limit")),
             |_| list_query("limit=-1"),
         ),
         row(
             Query,
             "`limit=1000000000`",
-            P(400, VALIDATION, Some("limit")),
+            P(400, VALIDATION, Some("parameter limit")),
             |_| list_query("limit=1000000000"),
         ),
         row(
             Query,
             "`limit=99999999999999999999999`",
-            P(400, VALIDATION, Some("limit")),
+            P(400, VALIDATION, Some("parameter limit")),
             |_| list_query("limit=99999999999999999999999"),
         ),
         row(
             Query,
             "`limit=abc`",
-            P(400, VALIDATION, Some("limit")),
+            P(400, VALIDATION, Some("parameter limit")),
             |_| list_query("limit=abc"),
         ),
         row(
             Query,
             "`limit=1.5`",
-            P(400, VALIDATION, Some("limit")),
+            P(400, VALIDATION, Some("parameter limit")),
             |_| list_query("limit=1.5"),
         ),
         row(
             Query,
             "`limit=` (empty)",
-            P(400, VALIDATION, Some("limit")),
+            P(400, VALIDATION, Some("parameter limit")),
             |_| list_query("limit="),
         ),
         row(
             Query,
             "`limit=%2B5`",
-            P(400, VALIDATION, Some("limit")),
+            P(400, VALIDATION, Some("parameter limit")),
             |_| list_query("limit=%2B5"),
         ),
         row(
             Query,
             "`limit=5%00`",
-            P(400, VALIDATION, Some("limit")),
+            P(400, VALIDATION, Some("parameter limit")),
             |_| list_query("limit=5%00"),
         ),
         row(Query, "`limit=100`", Status(200), |_| {
@@ -806,25 +810,25 @@ pub fn catalogue() -> Vec<Row> {
         row(
             Query,
             "`cursor=!!!` (not base64url)",
-            P(400, VALIDATION, Some("cursor")),
+            P(400, VALIDATION, Some("parameter cursor")),
             |_| list_query("cursor=!!!"),
         ),
         row(
             Query,
             "`cursor=` (empty)",
-            P(400, VALIDATION, Some("cursor")),
+            P(400, VALIDATION, Some("parameter cursor")),
             |_| list_query("cursor="),
         ),
         row(
             Query,
             "cursor of 513 characters",
-            P(400, VALIDATION, Some("cursor")),
+            P(400, VALIDATION, Some("parameter cursor")),
             |_| list_query(&format!("cursor={}", "A".repeat(513))),
         ),
         row(
             Query,
             "forged cursor `{\"v\":1,\"o\":\"0000000000000000\",\"after\":…}`",
-            P(400, VALIDATION, Some("cursor")),
+            P(400, VALIDATION, Some("parameter cursor")),
             |c| {
                 list_query(&format!(
                     "cursor={}",
@@ -835,7 +839,7 @@ pub fn catalogue() -> Vec<Row> {
         row(
             Query,
             "forged cursor naming another partition `{…,\"pk\":\"USER#bob\"}`",
-            P(400, VALIDATION, Some("cursor")),
+            P(400, VALIDATION, Some("parameter cursor")),
             |c| {
                 list_query(&format!(
                     "cursor={}",
@@ -848,7 +852,7 @@ pub fn catalogue() -> Vec<Row> {
         row(
             Query,
             "own cursor with `pk: USER#bob` added",
-            P(400, VALIDATION, Some("cursor")),
+            P(400, VALIDATION, Some("parameter cursor")),
             |c| {
                 let mut wire: Value =
                     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&c.own_cursor).expect("base64"))
@@ -860,7 +864,7 @@ pub fn catalogue() -> Vec<Row> {
         row(
             Query,
             "own cursor with `after` changed to `../x`",
-            P(400, VALIDATION, Some("cursor")),
+            P(400, VALIDATION, Some("parameter cursor")),
             |c| {
                 let mut wire: Value =
                     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&c.own_cursor).expect("base64"))
@@ -872,7 +876,7 @@ pub fn catalogue() -> Vec<Row> {
         row(
             Query,
             "another user's real cursor",
-            P(400, VALIDATION, Some("cursor")),
+            P(400, VALIDATION, Some("parameter cursor")),
             |c| list_query(&format!("cursor={}", c.other_cursor)),
         ),
         row(Query, "own cursor, replayed", Status(200), |c| {
@@ -881,7 +885,7 @@ pub fn catalogue() -> Vec<Row> {
         row(
             Query,
             "own cursor with padding `=`",
-            P(400, VALIDATION, Some("cursor")),
+            P(400, VALIDATION, Some("parameter cursor")),
             |c| list_query(&format!("cursor={}%3D", c.own_cursor)),
         ),
         // --- Headers ---
@@ -902,13 +906,13 @@ pub fn catalogue() -> Vec<Row> {
         row(
             Header,
             "an 8 KB `If-Match` on PATCH",
-            P(400, VALIDATION, Some("If-Match")),
+            P(400, VALIDATION, Some("header If-Match")),
             |c| patch(c, "{\"name\":\"b\"}").header("If-Match", "x".repeat(8 * 1024)),
         ),
         row(
             Header,
             "an 8 KB `Idempotency-Key`",
-            P(400, VALIDATION, Some("Idempotency-Key")),
+            P(400, VALIDATION, Some("header Idempotency-Key")),
             |_| create("{\"name\":\"a\"}").header("Idempotency-Key", "k".repeat(8 * 1024)),
         ),
         row(
@@ -986,7 +990,7 @@ fn group_name(g: Group) -> &'static str {
 /// The catalogue as the Markdown table of `docs/HOSTILE-INPUT.md`.
 pub fn markdown_table() -> String {
     let mut out = String::from(
-        "| # | where | input | status | problem type | pointer |\n|---|---|---|---|---|---|\n",
+        "| # | where | input | status | problem type | located at |\n|---|---|---|---|---|---|\n",
     );
     for (i, r) in catalogue().iter().enumerate() {
         let (status, kind, pointer) = answer_cells(r.answer);
@@ -1103,11 +1107,16 @@ pub fn assert_well_formed(r: &TestResponse, case: &str) {
     }
 }
 
-/// Where a problem points: the function's `errors[].pointer`, or, for the gateway validator's
-/// answer (a detail such as `[/name: the value is not of type "string"]`), the field it names.
+/// Where a problem is located: the function's `errors[]` entry (`pointer`, or `parameter NAME`,
+/// or `header NAME`, each in its own member), or, for the gateway validator's answer (a detail
+/// such as `[/name: the value is not of type "string"]`), the field it names.
 fn reports_pointer(body: &Value, pointer: &str) -> bool {
     if let Some(errors) = body["errors"].as_array() {
-        return errors.iter().any(|e| e["pointer"] == pointer);
+        let (member, value) = match pointer.split_once(' ') {
+            Some((m @ ("parameter" | "header"), name)) => (m, name),
+            _ => ("pointer", pointer),
+        };
+        return errors.iter().any(|e| e[member] == value);
     }
     body["detail"].as_str().is_some_and(|d| {
         d.starts_with(&format!("[{pointer}: ")) || d.contains(&format!(", {pointer}: "))

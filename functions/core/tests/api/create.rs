@@ -108,11 +108,15 @@ async fn bad_bodies_are_rejected_with_a_pointer_and_nothing_is_written() {
     ];
     for (body, status, pointer, case) in cases {
         let r = app.create("alice", &body).await;
-        let pointers = r.assert_problem(status, case);
+        let locations = r.assert_problem(status, case);
         if let Some(p) = pointer {
             assert!(
-                pointers.iter().any(|x| x == p),
-                "{case}: {p} not in {pointers:?}"
+                locations.contains(&format!("pointer {p}")),
+                "{case}: {p} not in {locations:?}"
+            );
+            assert!(
+                locations.iter().all(|l| l.starts_with("pointer /")),
+                "{case}: a body field is located by a pointer starting with /: {locations:?}"
             );
         }
     }

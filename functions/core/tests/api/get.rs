@@ -32,8 +32,8 @@ async fn bad_ids_are_400() {
         ("", "empty"),
     ];
     for (id, case) in cases {
-        let pointers = app.get("alice", id).await.assert_problem(400, case);
-        assert_eq!(pointers, vec!["id".to_owned()], "{case}");
+        let locations = app.get("alice", id).await.assert_problem(400, case);
+        assert_eq!(locations, vec!["parameter id".to_owned()], "{case}");
     }
     let huge = "a".repeat(10_000);
     app.get("alice", &huge).await.assert_problem(400, "huge id");

@@ -94,7 +94,9 @@ impl TestResponse {
     pub fn id(&self) -> String {
         self.body["id"].as_str().expect("an id").to_owned()
     }
-    /// Asserts a problem+json answer with this status, and returns its field pointers.
+    /// Asserts a problem+json answer with this status, and returns where each of its `errors[]`
+    /// is: `pointer /name` (an RFC 6901 pointer into the body), `parameter limit` or
+    /// `header If-Match`. Each entry has exactly one of the three members and a detail.
     pub fn assert_problem(&self, status: u16, case: &str) -> Vec<String> {
         assert_eq!(self.status, status, "{case}: body {}", self.body);
         assert_eq!(
@@ -113,14 +115,25 @@ impl TestResponse {
                 .is_some_and(|t| !t.is_empty()),
             "{case}"
         );
-        self.body["errors"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| e["pointer"].as_str().map(str::to_owned))
-                    .collect()
+        let errors = self.body["errors"].as_array().cloned().unwrap_or_default();
+        errors
+            .iter()
+            .map(|e| {
+                assert!(e["detail"].is_string(), "{case}: no detail in {e}");
+                let found: Vec<String> = ["pointer", "parameter", "header"]
+                    .into_iter()
+                    .filter_map(|m| e[m].as_str().map(|v| format!("{m} {v}")))
+                    .collect();
+                assert_eq!(found.len(), 1, "{case}: one location in {e}");
+                if let Some(p) = e["pointer"].as_str() {
+                    assert!(
+                        p.is_empty() || p.starts_with('/'),
+                        "{case}: {p:?} is not an RFC 6901 pointer"
+                    );
+                }
+                found[0].clone()
             })
-            .unwrap_or_default()
+            .collect()
     }
 }
 

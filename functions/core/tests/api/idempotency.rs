@@ -160,10 +160,10 @@ async fn a_bad_key_is_400() {
     let app = spawn_app().await;
     let long = "k".repeat(items_core::idempotency::MAX_KEY_LEN + 1);
     for key in ["has space", "ä", long.as_str()] {
-        let pointers = create_with_key(&app, "alice", key, r#"{"name":"n"}"#)
+        let locations = create_with_key(&app, "alice", key, r#"{"name":"n"}"#)
             .await
             .assert_problem(400, key);
-        assert_eq!(pointers, vec!["Idempotency-Key".to_owned()]);
+        assert_eq!(locations, vec!["header Idempotency-Key".to_owned()]);
     }
 }
 

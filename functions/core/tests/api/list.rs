@@ -65,11 +65,11 @@ async fn the_default_page_is_twenty_and_an_empty_list_has_no_cursor() {
 async fn bad_limits_are_400() {
     let app = spawn_app().await;
     for limit in ["0", "-1", "101", "1000000000", "abc", "", "1.5", "0x10"] {
-        let pointers = app
+        let locations = app
             .list("alice", &[("limit", limit)])
             .await
             .assert_problem(400, limit);
-        assert_eq!(pointers, vec!["limit".to_owned()], "{limit}");
+        assert_eq!(locations, vec!["parameter limit".to_owned()], "{limit}");
     }
     assert_eq!(app.list("alice", &[("limit", "100")]).await.status, 200);
 }
@@ -100,11 +100,11 @@ async fn cursors_cannot_be_forged_or_borrowed() {
         ("eyJ2IjoxfQ", "valid base64 JSON without the fields"),
     ];
     for (cursor, case) in cases {
-        let pointers = app
+        let locations = app
             .list("alice", &[("cursor", cursor)])
             .await
             .assert_problem(400, case);
-        assert_eq!(pointers, vec!["cursor".to_owned()], "{case}");
+        assert_eq!(locations, vec!["parameter cursor".to_owned()], "{case}");
     }
     let long = "A".repeat(600);
     app.list("alice", &[("cursor", &long)])

@@ -103,9 +103,11 @@ async fn bad_patches_are_400() {
             .await
             .assert_problem(400, case);
     }
-    app.update("alice", &id, Some("3"), r#"{"name":"x"}"#)
+    let locations = app
+        .update("alice", &id, Some("3"), r#"{"name":"x"}"#)
         .await
         .assert_problem(400, "unquoted If-Match");
+    assert_eq!(locations, vec!["header If-Match".to_owned()]);
     assert_eq!(
         app.get("alice", &id).await.etag(),
         "\"1\"",
