@@ -4,7 +4,7 @@
 
 #![allow(clippy::expect_used, clippy::panic, clippy::unwrap_used)]
 
-use api_contract::Contract;
+use api_contract::{Contract, Location};
 use items_core::domain::{ItemPatch, NewItem};
 use items_core::routes::Route;
 use serde_json::Value;
@@ -212,16 +212,22 @@ fn every_problem_the_functions_give_matches_the_contracts_problem_schema() {
             .expect("object"),
     )
     .expect_err("invalid");
+    // The functions' own parameter parsers where they need no request, and the refusals the
+    // routes and header readers make by name.
+    let refused = |r: Result<(), Problem>| r.expect_err("refused");
     let problems = [
         (
             "a bad limit",
-            Problem::parameter("limit", "must be an integer"),
+            refused(items_core::http::limit(Some("0")).map(|_| ())),
         ),
         (
             "a bad cursor",
             Problem::parameter("cursor", "is not a cursor"),
         ),
-        ("a bad id", Problem::parameter("id", "must be an item id")),
+        (
+            "a bad id",
+            refused(items_core::http::item_id(Some("NOPE")).map(|_| ())),
+        ),
         ("a bad If-Match", Problem::header("If-Match", "must be *")),
         (
             "a bad Idempotency-Key",
@@ -262,4 +268,37 @@ fn every_problem_the_functions_give_matches_the_contracts_problem_schema() {
     ] {
         assert!(!entry.is_valid(&bad), "{case}: {bad}");
     }
+}
+
+/// The names `errors[].parameter` and `errors[].header` may take are the contract's declared
+/// path/query and header parameters: the enums in FieldError restate them, so they must agree.
+#[test]
+fn field_error_names_are_the_contracts_declared_parameters() {
+    use std::collections::BTreeSet;
+
+    let contract = Contract::load().expect("contract");
+    let declared = |want: &[Location]| -> BTreeSet<String> {
+        contract
+            .operations()
+            .expect("operations")
+            .iter()
+            .flat_map(|op| op.parameters.iter())
+            .filter(|p| want.contains(&p.location))
+            .map(|p| p.name.clone())
+            .collect()
+    };
+    let listed = |member: &str| -> BTreeSet<String> {
+        let schema = contract.schema("FieldError").expect("FieldError schema");
+        schema["properties"][member]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("FieldError.{member} has an enum"))
+            .iter()
+            .map(|v| v.as_str().expect("string").to_owned())
+            .collect()
+    };
+    assert_eq!(
+        listed("parameter"),
+        declared(&[Location::Path, Location::Query])
+    );
+    assert_eq!(listed("header"), declared(&[Location::Header]));
 }

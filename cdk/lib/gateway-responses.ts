@@ -41,11 +41,6 @@ export function loadGatewayResponses(file: string): GatewayResponsesSpec {
   return raw as unknown as GatewayResponsesSpec;
 }
 
-/**
- * The response body template. Gateway response templates are not VTL: only $context variables are
- * substituted, so the body is assembled here as literal JSON around them. With a null status code
- * the status is left out (API Gateway answers with the specific type's own code).
- */
 /** The response's headers, as API Gateway's static values (each single-quoted). */
 export function responseHeaders(spec: GatewayResponsesSpec, r: GatewayResponseSpec): Record<string, string> {
   return {
@@ -54,6 +49,11 @@ export function responseHeaders(spec: GatewayResponsesSpec, r: GatewayResponseSp
   };
 }
 
+/**
+ * The response body template. Gateway response templates are not VTL: only $context variables are
+ * substituted, so the body is assembled here as literal JSON around them. With a null status code
+ * the status is left out (API Gateway answers with the specific type's own code).
+ */
 export function problemTemplate(spec: GatewayResponsesSpec, r: GatewayResponseSpec): string {
   const parts = [
     `"type":${JSON.stringify(spec.typePrefix + r.problem)}`,

@@ -104,11 +104,10 @@ export function buildStageStacks(scope: Construct, props: StageStacksProps): Sta
   const c = props.config;
   const stage = props.stage;
   const name = stageStackName(stage);
-  const common = props;
   const description = (what: string) => `secure-serverless-backend (${stage}): ${what}`;
   const copyRegion = c.backup?.copy?.region;
   if (c.regions === null && !copyRegion) {
-    const primary = new SecureServerlessBackendStack(scope, name, { ...common, description: description('API Gateway REST -> Rust Lambda -> DynamoDB') });
+    const primary = new SecureServerlessBackendStack(scope, name, { ...props, description: description('API Gateway REST -> Rust Lambda -> DynamoDB') });
     return { primary, secondaries: [], support: [], stacks: [primary] };
   }
 
@@ -144,7 +143,7 @@ export function buildStageStacks(scope: Construct, props: StageStacksProps): Sta
   const copyStack = copyRegion ? support.get(copyRegion) : undefined;
   const backupCopyVaultArn = copyStack && copyRegion ? Fn.getStackOutput(copyStack.stackName, BACKUP_COPY_VAULT_OUTPUT, copyRegion) : undefined;
   const primary = new SecureServerlessBackendStack(scope, name, {
-    ...common,
+    ...props,
     ...(primaryRegion ? { env: { region: primaryRegion }, crossRegionReferences: true } : {}),
     description: description(primaryRegion ? `the primary region ${primaryRegion}: global table, user pool, backups, API` : 'API Gateway REST -> Rust Lambda -> DynamoDB'),
     ...(backupCopyVaultArn ? { backupCopyVaultArn } : {}),
@@ -154,7 +153,7 @@ export function buildStageStacks(scope: Construct, props: StageStacksProps): Sta
 
   const secondaries = secondaryRegions.map((region) => {
     const secondary = new SecureServerlessBackendStack(scope, `${name}-${region}`, {
-      ...common,
+      ...props,
       env: { region },
       crossRegionReferences: true,
       description: description(`the secondary region ${region}: API and functions on the table's replica, trusting the primary's user pool`),
