@@ -302,3 +302,83 @@ fn field_error_names_are_the_contracts_declared_parameters() {
     );
     assert_eq!(listed("header"), declared(&[Location::Header]));
 }
+
+/// The API reference (`make docs`, `/_local/docs`) shows an example for every request body and
+/// every response with a body, errors included, and each example is what its schema allows.
+#[test]
+fn every_body_in_the_contract_has_an_example_its_schema_accepts() {
+    let contract = Contract::load().expect("contract");
+    let doc: Value = serde_json::from_str(api_contract::OPENAPI_JSON).expect("openapi.json");
+    let resolve = |v: &Value| -> Value {
+        match v["$ref"].as_str() {
+            Some(r) => doc
+                .pointer(r.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("{r} resolves"))
+                .clone(),
+            None => v.clone(),
+        }
+    };
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let mut bodies = Vec::new();
+            if let Some(body) = op.get("requestBody") {
+                bodies.push(("request".to_owned(), resolve(body)));
+            }
+            for (status, response) in op["responses"].as_object().expect("responses") {
+                bodies.push((status.clone(), resolve(response)));
+            }
+            for (which, body) in bodies {
+                let Some(content) = body.get("content").and_then(Value::as_object) else {
+                    continue;
+                };
+                for (media, m) in content {
+                    let at = format!("{method} {path} {which} {media}");
+                    let example = m
+                        .get("example")
+                        .unwrap_or_else(|| panic!("{at}: no example"));
+                    let name = m["schema"]["$ref"]
+                        .as_str()
+                        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                        .unwrap_or_else(|| panic!("{at}: the schema is a component"));
+                    let mut schema = contract.schema(name).expect("schema");
+                    nullable_as_draft4(&mut schema);
+                    let validator = jsonschema::draft4::new(&schema).expect("draft 4 schema");
+                    let errors: Vec<String> = validator
+                        .iter_errors(example)
+                        .map(|e| e.to_string())
+                        .collect();
+                    assert!(
+                        errors.is_empty(),
+                        "{at}: the example fails {name}: {errors:?}"
+                    );
+                    if media == "application/problem+json" {
+                        assert_eq!(
+                            example["status"].as_u64().map(|s| s.to_string()),
+                            Some(which.clone()),
+                            "{at}: the example's status"
+                        );
+                    }
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked >= 40, "only {checked} examples checked");
+}
+
+/// OpenAPI 3.0's `nullable: true` beside `type: T` means `type: [T, "null"]` in draft 4.
+fn nullable_as_draft4(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if map.get("nullable") == Some(&Value::Bool(true))
+                && let Some(t) = map.get("type").cloned()
+            {
+                map.insert("type".into(), serde_json::json!([t, "null"]));
+            }
+            map.values_mut().for_each(nullable_as_draft4);
+        }
+        Value::Array(items) => items.iter_mut().for_each(nullable_as_draft4),
+        _ => {}
+    }
+}
