@@ -1,5 +1,5 @@
 # The project's entry points. CI runs `make test` (through .ci/run), as a person does.
-.PHONY: help setup setup-node build test dev smoke bench bench-variants fuzz fuzz-long schemathesis schemathesis-long lint synth routes clean deploy deploy-account smoke-user token diff ci-plan ci-role
+.PHONY: help setup setup-node build test dev smoke bench bench-variants fuzz fuzz-long schemathesis schemathesis-long lint synth routes docs test-browser clean deploy deploy-account smoke-user token diff ci-plan ci-role
 
 # Whether STAGE was given (command line or environment) rather than taken from the default below:
 # `make smoke` tests the local server, `make smoke STAGE=…` the deployed stage.
@@ -37,6 +37,9 @@ build: ## Build every function's bootstrap.zip for Lambda (ARCH=arm64|x86_64)
 
 test: ## Run every test and check (installs, builds, starts DynamoDB Local)
 	scripts/test.sh
+
+test-browser: ## The browser tests alone: a client app on another origin and the API reference in Chromium
+	scripts/browser-test.sh
 
 dev: ## Serve the whole API on http://127.0.0.1:$(PORT) with DynamoDB Local
 	PORT=$(PORT) scripts/dev.sh
@@ -97,6 +100,10 @@ schemathesis-long: ## The same with 300 examples per operation
 
 lint: ## cargo fmt --check, clippy -D warnings, tsc --noEmit, actionlint (what make test runs first)
 	scripts/lint.sh
+
+docs: ## Build the API reference, one self-contained page: target/docs/index.html (API_URL=… lists a stage's URL first)
+	scripts/setup.sh node
+	node --import tsx web/api-reference.ts $(if $(API_URL),--server-url '$(API_URL)')
 
 routes: ## The route table: operation, method, path, function, DynamoDB actions (from api/openapi.json)
 	cargo run --quiet --locked -p api-contract --bin routes

@@ -84,6 +84,8 @@ else
   say "couple of minutes on two cores; later builds recompile only what changed, in seconds"
 fi
 build || die "the build failed (errors above); fix them and run make dev again"
+say "building the API reference (make docs): target/docs/index.html, served at /_local/docs"
+node --import tsx web/api-reference.ts >/dev/null || die "the API reference page did not build (see above)"
 
 say "starting DynamoDB Local"
 endpoint="$("$root/scripts/dynamodb-local.sh" start 0)" || die "DynamoDB Local did not start (see above)"
@@ -129,6 +131,7 @@ cat <<EOF
       -H 'Content-Type: application/json' -d '{"name":"my first item"}'
     curl -s $url/v1/items -H "Authorization: \$ID_TOKEN" -H "x-api-key: \$API_KEY"
 
+  The API reference, with "Try it out" signed in:  $url/_local/docs
   Smoke test every function:  scripts/smoke.sh $url
   Watching functions/ api/ local/ config/: a change rebuilds and reloads the server.
 
@@ -163,6 +166,7 @@ while true; do
     say "build failed (errors above): the previous server keeps running"
     continue
   fi
+  node --import tsx web/api-reference.ts >/dev/null || say "the API reference page did not rebuild (see above)"
   stop_server
   if start_server; then
     say "reloaded in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s: $url"

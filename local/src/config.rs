@@ -11,6 +11,9 @@ use serde::Deserialize;
 /// The stages file of this checkout, used when neither `--stages-file` nor
 /// `LOCAL_STAGES_FILE` names another.
 pub const DEFAULT_STAGES_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../config/stages.json");
+/// The API reference page `make docs` builds (web/api-reference.ts), served at `/_local/docs`.
+pub const DEFAULT_DOCS_PAGE: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../target/docs/index.html");
 pub const DEFAULT_PORT: u16 = 3000;
 pub const DEFAULT_TABLE: &str = "items-local";
 pub const DEFAULT_STAGE: &str = "dev";
@@ -172,6 +175,9 @@ pub struct Cli {
     /// DAY, WEEK or MONTH
     #[arg(long, env = "LOCAL_QUOTA_PERIOD", value_name = "P")]
     pub quota_period: Option<QuotaPeriod>,
+    /// The API reference page served at /_local/docs [default: target/docs/index.html, built by make docs]
+    #[arg(long, env = "LOCAL_DOCS_PAGE", value_name = "PATH")]
+    pub docs_page: Option<PathBuf>,
     /// Ignore the stage's per-method throttles (the variable: 1 or true)
     #[arg(long, env = "LOCAL_NO_METHOD_THROTTLES", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_method_throttles: bool,
@@ -234,6 +240,8 @@ pub struct Settings {
     pub jwt_secret: Option<Vec<u8>>,
     /// A fixed API key; random when absent.
     pub api_key: Option<String>,
+    /// The page `/_local/docs` serves.
+    pub docs_page: PathBuf,
 }
 
 impl Settings {
@@ -306,6 +314,9 @@ impl Settings {
             limits,
             jwt_secret,
             api_key,
+            docs_page: cli
+                .docs_page
+                .unwrap_or_else(|| PathBuf::from(DEFAULT_DOCS_PAGE)),
         })
     }
 }

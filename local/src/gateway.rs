@@ -7,6 +7,7 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +22,7 @@ use serde_json::Value;
 
 use crate::credentials;
 use crate::identity::{self, Identity};
+use crate::reference;
 use crate::responses::{self, refusal};
 use crate::throttle::Throttles;
 
@@ -72,6 +74,8 @@ pub struct Gateway {
     identity: Identity,
     throttles: Throttles,
     app: App<DynamoStore>,
+    /// The API reference page `/_local/docs` serves.
+    docs_page: Option<PathBuf>,
 }
 
 impl fmt::Debug for Gateway {
@@ -147,7 +151,15 @@ impl Gateway {
             identity,
             throttles,
             app,
+            docs_page: None,
         })
+    }
+
+    /// Serves `page` (what `make docs` builds) at `/_local/docs`.
+    #[must_use]
+    pub fn with_docs_page(mut self, page: PathBuf) -> Self {
+        self.docs_page = Some(page);
+        self
     }
 
     pub fn identity(&self) -> &Identity {
@@ -207,6 +219,13 @@ impl Gateway {
     ) -> Result<HttpResponse, GatewayError> {
         let now = Instant::now();
         let path = req.uri().path().to_owned();
+        if path == reference::PATH {
+            trace.resource = Some(reference::PATH.to_owned());
+            return match &self.docs_page {
+                Some(page) => reference::answer(req.method(), page),
+                None => Err(GatewayError::no_route()),
+            };
+        }
         if path.starts_with(credentials::PREFIX) {
             trace.resource = Some(credentials::PATH.to_owned());
             return credentials::answer(&self.identity, req.method(), &path, req.uri().query());

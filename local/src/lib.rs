@@ -11,6 +11,7 @@ pub mod config;
 pub mod credentials;
 pub mod gateway;
 pub mod identity;
+pub mod reference;
 pub mod responses;
 pub mod throttle;
 
@@ -130,7 +131,8 @@ pub async fn start(settings: &Settings) -> Result<Started, StartError> {
         identity,
         Throttles::new(settings.limits.clone()),
         app,
-    )?;
+    )?
+    .with_docs_page(settings.docs_page.clone());
     let listener = TcpListener::bind(("127.0.0.1", settings.port))
         .await
         .map_err(|source| match source.kind() {

@@ -101,6 +101,10 @@ impl GatewayError {
             "Request Too Long",
         )
     }
+    /// A local-only page (`/_local/…`) that is not there, with what to do about it.
+    pub fn local_page_missing(message: &str) -> Self {
+        Self::new("DEFAULT_4XX", 404, "NotFoundException", message)
+    }
     pub fn integration_failure() -> Self {
         Self::new(
             "INTEGRATION_FAILURE",
