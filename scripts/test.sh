@@ -46,6 +46,9 @@ scripts/fuzz.sh 10
 step "API: property-based tests from the contract (schemathesis, short run)"
 scripts/schemathesis.sh
 
+step "browsers: a client app on another origin and the API reference in Chromium (scripts/browser-test.sh)"
+scripts/browser-test.sh
+
 step "CDK: template assertions, cdk-nag, synth of every stage, cfn-lint, checkov"
 scripts/cdk-test.sh
 
