@@ -90,14 +90,14 @@ node --import tsx web/api-reference.ts >/dev/null || die "the API reference page
 say "starting DynamoDB Local"
 endpoint="$("$root/scripts/dynamodb-local.sh" start 0)" || die "DynamoDB Local did not start (see above)"
 
-# One signing secret and API key for this session, held in memory and handed to each server
-# process through its environment, so that credentials survive a reload. Never written to disk.
+# One signing secret for this session, held in memory and handed to each server process through
+# its environment, so that credentials survive a reload: the server derives each client app's API
+# key from it. Never written to disk.
 jwt_secret="$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')"
-api_key="$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 40 || true)"
 
 # Starts the server; returns 1 if it does not answer within 30 s.
 start_server() {
-  AWS_ENDPOINT_URL_DYNAMODB="$endpoint" LOCAL_JWT_SECRET="$jwt_secret" LOCAL_API_KEY="$api_key" \
+  AWS_ENDPOINT_URL_DYNAMODB="$endpoint" LOCAL_JWT_SECRET="$jwt_secret" \
     "$bin" --port "$port" --table "$table" &
   server_pid=$!
   for _ in $(seq 1 300); do
@@ -122,7 +122,8 @@ cat <<EOF
 
   Local mode is up in ${ready_s} s: $url  (Ctrl-C stops it and DynamoDB Local)
 
-  Credentials (an ID token valid 1 h, and the API key):
+  Credentials (an ID token valid 1 h, and an API key per client app of config/stages.json's dev;
+  apiKey is the first client's, &client=NAME picks another):
     curl -s '$url/_local/credentials?sub=alice'
 
   Ready to paste:

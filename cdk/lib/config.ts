@@ -12,6 +12,9 @@ export interface UsagePlanSettings extends ThrottleSettings {
   readonly quotaPeriod: 'DAY' | 'WEEK' | 'MONTH';
 }
 
+/** A client app's name: lower case, a letter first, at most 31 characters (it is part of resource names). */
+export const CLIENT_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
+
 /** Alarm thresholds; counts are per one-minute period. */
 export interface AlarmThresholds {
   readonly api5xxPerMinute: number;
@@ -64,7 +67,11 @@ export interface StageConfig {
   readonly throttle: ThrottleSettings;
   /** Per-method throttles keyed by "VERB /path" exactly as in api/openapi.json. */
   readonly methodThrottles: Readonly<Record<string, ThrottleSettings>>;
-  readonly usagePlan: UsagePlanSettings;
+  /**
+   * The client apps, each with its own API key and usage plan (throttle and quota per key), in
+   * the file's order: the first is the operator CLI's default (`make token` without CLIENT).
+   */
+  readonly clients: Readonly<Record<string, UsagePlanSettings>>;
   /** WAF rate-based rule limit per Authorization header value per 5-minute window. */
   readonly wafRateLimitPer5Min: number;
   /**
@@ -159,12 +166,8 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
     if (!/^(GET|POST|PUT|PATCH|DELETE) \/\S*$/.test(key)) fail(`${w}.methodThrottles`, 'keys must read "VERB /path"', key);
     methodThrottles[key] = throttle(`${w}.methodThrottles["${key}"]`, value);
   }
-  const up = object(`${w}.usagePlan`, c.usagePlan);
-  const usagePlan: UsagePlanSettings = {
-    ...throttle(`${w}.usagePlan`, up),
-    quotaLimit: positiveInt(`${w}.usagePlan.quotaLimit`, up.quotaLimit),
-    quotaPeriod: oneOf(`${w}.usagePlan.quotaPeriod`, up.quotaPeriod, ['DAY', 'WEEK', 'MONTH'] as const),
-  };
+  if ('usagePlan' in c) fail(`${w}.usagePlan`, 'is replaced by "clients", one usage plan per client app (docs/STACK.md, "Client apps")', c.usagePlan);
+  const clients = parseClients(`${w}.clients`, c.clients);
   const a = object(`${w}.alarms`, c.alarms);
   const alarms: AlarmThresholds = {
     api5xxPerMinute: positiveInt(`${w}.alarms.api5xxPerMinute`, a.api5xxPerMinute),
@@ -201,7 +204,7 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
     removalPolicy: oneOf(`${w}.removalPolicy`, c.removalPolicy, ['DESTROY', 'RETAIN'] as const),
     throttle: stageThrottle,
     methodThrottles,
-    usagePlan,
+    clients,
     wafRateLimitPer5Min: positiveInt(`${w}.wafRateLimitPer5Min`, c.wafRateLimitPer5Min, 2_000_000_000),
     reservedConcurrency: reserved as number | null,
     memoryMb,
@@ -217,6 +220,26 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
     backup,
     regions,
   };
+}
+
+function usagePlan(where: string, raw: unknown): UsagePlanSettings {
+  const up = object(where, raw);
+  return {
+    ...throttle(where, up),
+    quotaLimit: positiveInt(`${where}.quotaLimit`, up.quotaLimit),
+    quotaPeriod: oneOf(`${where}.quotaPeriod`, up.quotaPeriod, ['DAY', 'WEEK', 'MONTH'] as const),
+  };
+}
+
+function parseClients(where: string, raw: unknown): Readonly<Record<string, UsagePlanSettings>> {
+  const entries = Object.entries(object(where, raw));
+  if (entries.length === 0) fail(where, 'must name at least one client app, e.g. {"web": {rateLimit, burstLimit, quotaLimit, quotaPeriod}}', raw);
+  const clients: Record<string, UsagePlanSettings> = {};
+  for (const [name, plan] of entries) {
+    if (!CLIENT_NAME_PATTERN.test(name)) fail(where, 'client names must be a lower-case letter then up to 30 lower-case letters, digits or hyphens', name);
+    clients[name] = usagePlan(`${where}.${name}`, plan);
+  }
+  return clients;
 }
 
 /** An AWS region name such as us-east-1 or ap-southeast-2. */

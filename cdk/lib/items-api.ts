@@ -13,6 +13,18 @@ export interface Throttle {
   readonly burstLimit: number;
 }
 
+/** A client app's usage plan: throttle per key and quota per period. */
+export interface ClientPlan extends Throttle {
+  readonly quotaLimit: number;
+  readonly quotaPeriod: 'DAY' | 'WEEK' | 'MONTH';
+}
+
+/** One client app's key and the usage plan only that key is in. */
+export interface ClientAccess {
+  readonly apiKey: apigw.ApiKey;
+  readonly usagePlan: apigw.UsagePlan;
+}
+
 export interface ItemsApiProps {
   /** The parsed api/openapi.json; every resource, method, model and validator comes from it. */
   readonly contract: Contract;
@@ -34,8 +46,11 @@ export interface ItemsApiProps {
    * @default - the stage throttle only
    */
   readonly methodThrottles?: Readonly<Record<string, Throttle>>;
-  /** Per-API-key throttle and quota. */
-  readonly usagePlan: Throttle & { readonly quotaLimit: number; readonly quotaPeriod: 'DAY' | 'WEEK' | 'MONTH' };
+  /**
+   * The client apps by name, each with its own API key and usage plan (throttle and quota per
+   * key). Names are lower case (config.ts checks them); at least one.
+   */
+  readonly clients: Readonly<Record<string, ClientPlan>>;
   /** Origins allowed by CORS preflight. */
   readonly corsAllowOrigins: readonly string[];
   /**
@@ -53,10 +68,11 @@ export interface ItemsApiProps {
    */
   readonly disableExecuteApiEndpoint?: boolean;
   /**
-   * The first API key's value (a dynamic reference, so that every region's key has the same one).
-   * @default - API Gateway generates it
+   * Each client's API key value by client name (dynamic references, so that every region's key
+   * of a client has the same value); when given, it names every client.
+   * @default - API Gateway generates every value
    */
-  readonly apiKeyValue?: string;
+  readonly apiKeyValues?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -67,8 +83,8 @@ export interface ItemsApiProps {
 export class ItemsApi extends Construct {
   public readonly api: apigw.RestApi;
   public readonly stage: apigw.Stage;
-  public readonly apiKey: apigw.IApiKey;
-  public readonly usagePlan: apigw.UsagePlan;
+  /** Each client app's API key and usage plan, in the stage's order of clients. */
+  public readonly clients: Readonly<Record<string, ClientAccess>>;
   public readonly accessLogGroup: logs.LogGroup;
   public readonly executionLogGroup: logs.LogGroup;
   /** The methods by "VERB /path". */
@@ -81,6 +97,12 @@ export class ItemsApi extends Construct {
     const routes = new Set(props.contract.operations.map((op) => `${op.method} ${op.path}`));
     for (const key of Object.keys(props.methodThrottles ?? {})) {
       if (!routes.has(key)) throw new Error(`method throttle ${JSON.stringify(key)} names no operation of the contract (${[...routes].join(', ')})`);
+    }
+    const clientNames = Object.keys(props.clients);
+    if (clientNames.length === 0) throw new Error('clients: at least one client app is needed (every method requires an API key)');
+    if (props.apiKeyValues) {
+      const valued = Object.keys(props.apiKeyValues).sort().join(', ');
+      if (valued !== [...clientNames].sort().join(', ')) throw new Error(`apiKeyValues names ${valued || 'no client'}, not the clients ${clientNames.join(', ')}`);
     }
     for (const op of props.contract.operations) {
       if (!props.handlers[op.functionName]) throw new Error(`${op.method} ${op.path}: no function given for x-function ${op.functionName}`);
@@ -211,17 +233,30 @@ export class ItemsApi extends Construct {
       });
     }
 
-    this.usagePlan = this.api.addUsagePlan('UsagePlan', {
-      description: `Per-client throttle and quota (${Stack.of(this).stackName})`,
-      throttle: { rateLimit: props.usagePlan.rateLimit, burstLimit: props.usagePlan.burstLimit },
-      quota: { limit: props.usagePlan.quotaLimit, period: apigw.Period[props.usagePlan.quotaPeriod] },
-      apiStages: [{ api: this.api, stage: this.stage }],
-    });
-    this.apiKey = this.api.addApiKey('ApiKey', {
-      description: 'First client key; add one per client to the usage plan',
-      ...(props.apiKeyValue ? { value: props.apiKeyValue } : {}),
-    });
-    this.usagePlan.addApiKey(this.apiKey);
+    // One key and one usage plan per client app, the key in its own plan only: a client's
+    // throttle and quota count that app's requests and no other's.
+    const stackName = Stack.of(this).stackName;
+    const clients: Record<string, ClientAccess> = {};
+    for (const [name, plan] of Object.entries(props.clients)) {
+      const scope = new Construct(this, `Client-${name}`);
+      const usagePlan = new apigw.UsagePlan(scope, 'UsagePlan', {
+        name: `${stackName}-${name}`,
+        description: `Throttle and quota of the client app ${name} (${stackName})`,
+        throttle: { rateLimit: plan.rateLimit, burstLimit: plan.burstLimit },
+        quota: { limit: plan.quotaLimit, period: apigw.Period[plan.quotaPeriod] },
+        apiStages: [{ api: this.api, stage: this.stage }],
+      });
+      const apiKey = new apigw.ApiKey(scope, 'ApiKey', {
+        apiKeyName: `${stackName}-${name}`,
+        description: `Identifies the client app ${name}; not a user credential (${stackName})`,
+        enabled: true,
+        stages: [this.stage],
+        ...(props.apiKeyValues ? { value: props.apiKeyValues[name] } : {}),
+      });
+      usagePlan.addApiKey(apiKey);
+      clients[name] = { apiKey, usagePlan };
+    }
+    this.clients = clients;
 
     skipCheckov(this.stage, 'CKV_AWS_120', 'No cache: every response is per-user (the owner comes from the token) and items change on write, so cached answers would be wrong or stale.');
   }

@@ -84,9 +84,9 @@ export interface SecureServerlessBackendStackProps extends StackProps {
   readonly secondaryOf?: { readonly primary: SecureServerlessBackendStack; readonly replicaKey: kms.IKey };
 }
 
-/** The name of the secret holding a multi-region stage's API key value (replicated to every region). */
-export function apiKeySecretName(stage: string): string {
-  return `secure-serverless-backend/${stage}/api-key`;
+/** The name of the secret holding a multi-region stage's API key value of one client app (replicated to every region). */
+export function apiKeySecretName(stage: string, client: string): string {
+  return `secure-serverless-backend/${stage}/api-key/${client}`;
 }
 
 /**
@@ -110,8 +110,8 @@ export class SecureServerlessBackendStack extends Stack {
   public readonly domain?: CustomDomain;
   /** Multi-region primary: what decides whether Route 53 answers with this region. */
   public readonly health?: FailoverHealth;
-  /** Multi-region primary: the API key value every region's key shares. */
-  public readonly apiKeySecret?: secretsmanager.Secret;
+  /** Multi-region primary: per client app, the API key value that client's key shares in every region. */
+  public readonly apiKeySecrets?: Readonly<Record<string, secretsmanager.Secret>>;
 
   constructor(scope: Construct, id: string, props: SecureServerlessBackendStackProps) {
     super(scope, id, props);
@@ -168,27 +168,34 @@ export class SecureServerlessBackendStack extends Stack {
       }
     }
 
-    // One API key value for every region of a multi-region stage: generated once into a secret
-    // that Secrets Manager replicates, and read by each region's ApiKey through a dynamic reference.
-    let apiKeyValue: string | undefined;
+    // One API key value per client app for every region of a multi-region stage: generated once
+    // into a secret per client that Secrets Manager replicates, and read by each region's key of
+    // that client through a dynamic reference.
+    let apiKeyValues: Record<string, string> | undefined;
     if (regions !== null) {
-      const secretName = apiKeySecretName(props.stage);
-      if (!secondary) {
-        this.apiKeySecret = new secretsmanager.Secret(this, 'ApiKeyValue', {
-          secretName,
-          description: `The value of the ${props.stage} API key in every region (clients send it as X-Api-Key)`,
-          generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'value', excludePunctuation: true, passwordLength: 40 },
-          replicaRegions: regions.slice(1).map((region) => ({ region })),
-          // The value is a client identifier, not data; it must not hold its name after a destroy.
-          removalPolicy: RemovalPolicy.DESTROY,
-        });
-        acknowledgeNag(this.apiKeySecret, {
-          id: 'AwsSolutions-SMG4',
-          reason: 'An API key identifies a client app and is not a credential of a user; rotating it means giving every client a new key, which is a release step, not a Lambda rotation.',
-        });
-        skipCheckov(this.apiKeySecret, 'CKV_AWS_149', 'Encrypted with the AWS managed key of Secrets Manager, which every replica region has; a customer managed key would have to exist in every region first. The value identifies a client app, it is no user credential.');
+      const secrets: Record<string, secretsmanager.Secret> = {};
+      apiKeyValues = {};
+      for (const client of Object.keys(c.clients)) {
+        const secretName = apiKeySecretName(props.stage, client);
+        if (!secondary) {
+          const secret = new secretsmanager.Secret(this, `ApiKeyValue-${client}`, {
+            secretName,
+            description: `The value of the ${props.stage} API key of the client app ${client} in every region (it sends it as X-Api-Key)`,
+            generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'value', excludePunctuation: true, passwordLength: 40 },
+            replicaRegions: regions.slice(1).map((region) => ({ region })),
+            // The value is a client identifier, not data; it must not hold its name after a destroy.
+            removalPolicy: RemovalPolicy.DESTROY,
+          });
+          acknowledgeNag(secret, {
+            id: 'AwsSolutions-SMG4',
+            reason: 'An API key identifies a client app and is not a credential of a user; rotating it means a new client entry and a release of that app (docs/STACK.md, "Client apps"), not a Lambda rotation.',
+          });
+          skipCheckov(secret, 'CKV_AWS_149', 'Encrypted with the AWS managed key of Secrets Manager, which every replica region has; a customer managed key would have to exist in every region first. The value identifies a client app, it is no user credential.');
+          secrets[client] = secret;
+        }
+        apiKeyValues[client] = SecretValue.secretsManager(secretName, { jsonField: 'value' }).unsafeUnwrap();
       }
-      apiKeyValue = SecretValue.secretsManager(secretName, { jsonField: 'value' }).unsafeUnwrap();
+      if (!secondary) this.apiKeySecrets = secrets;
     }
 
     const functions: Record<string, RustFunction> = {};
@@ -232,16 +239,16 @@ export class SecureServerlessBackendStack extends Stack {
       stageName,
       throttle: c.throttle,
       methodThrottles: c.methodThrottles,
-      usagePlan: c.usagePlan,
+      clients: c.clients,
       corsAllowOrigins: c.corsAllowOrigins,
       logRetention,
       removalPolicy,
       ...(c.domain ? { disableExecuteApiEndpoint: true } : {}),
-      ...(apiKeyValue ? { apiKeyValue } : {}),
+      ...(apiKeyValues ? { apiKeyValues } : {}),
     });
 
-    // The key's value is read from the secret when the key is created.
-    if (this.apiKeySecret) this.api.apiKey.node.addDependency(this.apiKeySecret);
+    // Each key's value is read from its client's secret when the key is created.
+    for (const [client, secret] of Object.entries(this.apiKeySecrets ?? {})) this.api.clients[client].apiKey.node.addDependency(secret);
 
     new ApiFirewall(this, 'Firewall', {
       stage: this.api.stage,
@@ -298,7 +305,10 @@ export class SecureServerlessBackendStack extends Stack {
       new CfnOutput(this, 'OperatorClientId', { value: this.operator.client.userPoolClientId, description: 'Admin password sign-in only: make token STAGE=...' });
       new CfnOutput(this, 'SmokeUserSecretArn', { value: this.operator.secret.ref, description: 'The smoke users, written by make smoke-user STAGE=...' });
     }
-    new CfnOutput(this, 'ApiKeyId', { value: this.api.apiKey.keyId, description: 'aws apigateway get-api-key --include-value --api-key <id>' });
+    new CfnOutput(this, 'ApiKeyIds', {
+      value: this.toJsonString(Object.fromEntries(Object.entries(this.api.clients).map(([client, access]) => [client, access.apiKey.keyId]))),
+      description: '{"<client app>": "<API key id>"} in the stage\'s order; make token STAGE=... CLIENT=<client app> (default: the first)',
+    });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
     if (this.backup) new CfnOutput(this, 'BackupVaultName', { value: this.backup.vault.vault.backupVaultName, description: 'Recovery points of the table: docs/AVAILABILITY.md, "Restore"' });

@@ -110,16 +110,24 @@ describe('prod-global: one stack per region from one app', () => {
     }
   });
 
-  it('gives both regions\' API keys the one value of a secret replicated to the secondary', () => {
-    const secrets = ofType(primary, 'AWS::SecretsManager::Secret').filter(([, s]) => s.Properties!.Name === apiKeySecretName('prod-global'));
-    assert.equal(secrets.length, 1);
-    const [[secretId, secret]] = secrets;
-    assert.equal(ofType(secondary, 'AWS::SecretsManager::Secret').length, 0, 'the secondary reads the replica');
-    assert.deepEqual(secret.Properties!.ReplicaRegions, [{ Region: secondaryRegion }]);
-    const expected = `{{resolve:secretsmanager:${apiKeySecretName('prod-global')}:SecretString:value::}}`;
-    for (const t of [primary, secondary]) assert.equal(one(t, 'AWS::ApiGateway::ApiKey')[1].Properties!.Value, expected);
-    const [, key] = one(primary, 'AWS::ApiGateway::ApiKey');
-    assert.ok((key.DependsOn ?? []).includes(secretId), 'the primary key waits for the secret');
+  it('gives each client app\'s key in both regions the one value of its own secret, replicated to the secondary', () => {
+    assert.equal(ofType(secondary, 'AWS::SecretsManager::Secret').length, 0, 'the secondary reads the replicas');
+    const clients = Object.keys(config.clients);
+    assert.ok(clients.length >= 2, 'prod-global configures several client apps');
+    for (const t of [primary, secondary]) assert.equal(ofType(t, 'AWS::ApiGateway::ApiKey').length, clients.length, 'one key per client in each region');
+    for (const client of clients) {
+      const secrets = ofType(primary, 'AWS::SecretsManager::Secret').filter(([, s]) => s.Properties!.Name === apiKeySecretName('prod-global', client));
+      assert.equal(secrets.length, 1, `${client}: one secret`);
+      const [[secretId, secret]] = secrets;
+      assert.deepEqual(secret.Properties!.ReplicaRegions, [{ Region: secondaryRegion }], client);
+      const expected = `{{resolve:secretsmanager:${apiKeySecretName('prod-global', client)}:SecretString:value::}}`;
+      for (const t of [primary, secondary]) {
+        const keys = ofType(t, 'AWS::ApiGateway::ApiKey').filter(([, k]) => String(k.Properties!.Name).endsWith(`-${client}`));
+        assert.equal(keys.length, 1, `${client}: one key in each region`);
+        assert.equal(keys[0][1].Properties!.Value, expected, `${client}: its own secret's value`);
+        if (t === primary) assert.ok((keys[0][1].DependsOn ?? []).includes(secretId), `${client}: the primary key waits for its secret`);
+      }
+    }
   });
 
   it('puts a custom domain in each region: DNS-validated certificate, TLS 1.3 strict, stage mapped at the root, execute-api off', () => {
@@ -284,7 +292,7 @@ describe('single-region stages stay as they were', () => {
       }
       const [, api] = one(t, 'AWS::ApiGateway::RestApi');
       assert.equal(api.Properties!.DisableExecuteApiEndpoint, undefined);
-      assert.equal(one(t, 'AWS::ApiGateway::ApiKey')[1].Properties!.Value, undefined, 'API Gateway generates the key');
+      for (const [id, key] of ofType(t, 'AWS::ApiGateway::ApiKey')) assert.equal(key.Properties!.Value, undefined, `${stage} ${id}: API Gateway generates the key`);
       assert.match(JSON.stringify(t.Outputs!.ApiUrl.Value), /execute-api/);
     });
   }

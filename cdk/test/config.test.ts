@@ -16,7 +16,11 @@ describe('config/stages.json', () => {
   it('keeps the keys the local dev server reads from "dev"', () => {
     const dev = RAW.stages.dev;
     assert.deepEqual(Object.keys(dev.throttle).sort(), ['burstLimit', 'rateLimit']);
-    assert.deepEqual(Object.keys(dev.usagePlan).sort(), ['burstLimit', 'quotaLimit', 'quotaPeriod', 'rateLimit']);
+    for (const plan of Object.values<Record<string, unknown>>(dev.clients)) assert.deepEqual(Object.keys(plan).sort(), ['burstLimit', 'quotaLimit', 'quotaPeriod', 'rateLimit']);
+  });
+
+  it('gives every stage the client apps web and mobile, web first (the operator CLI\'s default)', () => {
+    for (const stage of STAGE_NAMES) assert.deepEqual(Object.keys(loadStageConfig(FILE, stage).clients), ['web', 'mobile'], stage);
   });
 
   it('throttles only methods the contract has', () => {
@@ -48,6 +52,28 @@ describe('config/stages.json', () => {
     assert.throws(() => parseStageConfig('prod', bad({ dynamodbWarmUp: 'yes' })), /stages\.prod\.dynamodbWarmUp: must be true or false \(got "yes"\)/);
     assert.throws(() => parseStageConfig('prod', bad({ mfa: 'on' })), /stages\.prod\.mfa: must be one of OFF, OPTIONAL, REQUIRED \(got "on"\)/);
     assert.throws(() => parseStageConfig('prod', bad({ reservedConcurrency: 0 })), /reservedConcurrency: must be an integer from 1 to 1000 \(got 0\)/);
+  });
+
+  it('rejects bad client apps in one sentence naming the setting and the value', () => {
+    const bad = (patch: Record<string, unknown>) => ({ ...RAW.stages.prod, ...patch });
+    const plan = RAW.stages.prod.clients.web;
+    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+      ['no clients', { clients: undefined }, /^Error: config\/stages\.json: stages\.prod\.clients: must be an object \(got undefined\)$/],
+      ['a list', { clients: [plan] }, /stages\.prod\.clients: must be an object/],
+      ['none', { clients: {} }, /^Error: config\/stages\.json: stages\.prod\.clients: must name at least one client app, e\.g\. .*\(got \{\}\)$/],
+      ['upper case', { clients: { Web: plan } }, /stages\.prod\.clients: client names must be a lower-case letter then up to 30 lower-case letters, digits or hyphens \(got "Web"\)/],
+      ['a digit first', { clients: { '1app': plan } }, /client names must be .* \(got "1app"\)/],
+      ['an underscore', { clients: { my_app: plan } }, /client names must be .* \(got "my_app"\)/],
+      ['32 characters', { clients: { ['a'.repeat(32)]: plan } }, /client names must be .* \(got "a{32}"\)/],
+      ['a plan that is no object', { clients: { web: 5 } }, /stages\.prod\.clients\.web: must be an object \(got 5\)/],
+      ['burst under rate', { clients: { web: { ...plan, burstLimit: 1 } } }, /stages\.prod\.clients\.web\.burstLimit: must be at least rateLimit \(100\) \(got 1\)/],
+      ['no quota', { clients: { web: { ...plan, quotaLimit: 0 } } }, /stages\.prod\.clients\.web\.quotaLimit: must be an integer from 1 to \d+ \(got 0\)/],
+      ['a yearly quota', { clients: { web: { ...plan, quotaPeriod: 'YEAR' } } }, /stages\.prod\.clients\.web\.quotaPeriod: must be one of DAY, WEEK, MONTH \(got "YEAR"\)/],
+      ['the old setting', { usagePlan: plan }, /stages\.prod\.usagePlan: is replaced by "clients", one usage plan per client app/],
+    ];
+    for (const [name, patch, message] of cases) assert.throws(() => parseStageConfig('prod', bad(patch)), message, name);
+    const ok = parseStageConfig('prod', bad({ clients: { 'a-1': plan, ['b'.repeat(31)]: plan } }));
+    assert.deepEqual(Object.keys(ok.clients), ['a-1', 'b'.repeat(31)], 'hyphens, digits and 31 characters are fine');
   });
 });
 

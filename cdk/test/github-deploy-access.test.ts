@@ -268,8 +268,9 @@ describe('GitHub Actions deploy access (config/account.json githubActions)', () 
     const stage = synthStage('staging').template;
     const stack = 'SecureServerlessBackend-staging';
     stage.hasResourceProperties('AWS::Cognito::UserPool', { UserPoolTags: { stack } });
-    const key = Object.values(stage.findResources('AWS::ApiGateway::ApiKey'))[0] as Resource;
-    assert.ok((key.Properties.Tags as Array<{ Key: string; Value: string }>).some((tag) => tag.Key === 'stack' && tag.Value === stack), 'the API key carries the stack tag');
+    const keys = Object.values(stage.findResources('AWS::ApiGateway::ApiKey')) as Resource[];
+    assert.ok(keys.length >= 2, 'a key per client app');
+    for (const key of keys) assert.ok((key.Properties.Tags as Array<{ Key: string; Value: string }>).some((tag) => tag.Key === 'stack' && tag.Value === stack), `the API key ${key.Properties.Name} carries the stack tag`);
     const secret = Object.values(stage.findResources('AWS::SecretsManager::Secret'))[0] as Resource;
     assert.ok(JSON.stringify(secret.Properties.Name).includes(smokeUserSecretPrefix(stack)));
     // The smoke-user key lets account principals decrypt through Secrets Manager for that secret name pattern only.

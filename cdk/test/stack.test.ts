@@ -204,13 +204,44 @@ for (const stage of ['dev', 'prod']) {
       template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
     });
 
-    it('gives API keys a usage plan with the per-client throttle and quota', () => {
-      template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
-        Throttle: { RateLimit: config.usagePlan.rateLimit, BurstLimit: config.usagePlan.burstLimit },
-        Quota: { Limit: config.usagePlan.quotaLimit, Period: config.usagePlan.quotaPeriod },
-        ApiStages: [Match.objectLike({ Stage: Match.anyValue() })],
-      });
-      template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 1);
+    it('gives each configured client app its own API key and usage plan, the key in its own plan only', () => {
+      const names = Object.keys(config.clients);
+      assert.ok(names.length >= 2, `${stage} configures several client apps (${names.join(', ')})`);
+      const keys = resources(stage, 'AWS::ApiGateway::ApiKey');
+      const plans = resources(stage, 'AWS::ApiGateway::UsagePlan');
+      const planKeys = resources(stage, 'AWS::ApiGateway::UsagePlanKey');
+      assert.equal(keys.length, names.length, 'one key per client');
+      assert.equal(plans.length, names.length, 'one usage plan per client');
+      assert.equal(planKeys.length, names.length, 'each key in exactly one plan');
+      const [[stageId]] = resources(stage, 'AWS::ApiGateway::Stage');
+      const stackName = synthStage(stage).stack.stackName;
+      for (const [name, plan] of Object.entries(config.clients)) {
+        const keyHits = keys.filter(([, k]) => k.Properties!.Name === `${stackName}-${name}`);
+        assert.equal(keyHits.length, 1, `${name}: one key named for the stack and the client`);
+        const [keyId, key] = keyHits[0];
+        assert.equal(key.Properties!.Enabled, true, `${name}: the key is enabled`);
+        const planHits = plans.filter(([, p]) => p.Properties!.UsagePlanName === `${stackName}-${name}`);
+        assert.equal(planHits.length, 1, `${name}: one plan named for the stack and the client`);
+        const [planId, usagePlan] = planHits[0];
+        assert.deepEqual(usagePlan.Properties!.Throttle, { RateLimit: plan.rateLimit, BurstLimit: plan.burstLimit }, `${name}: throttle as configured`);
+        assert.deepEqual(usagePlan.Properties!.Quota, { Limit: plan.quotaLimit, Period: plan.quotaPeriod }, `${name}: quota as configured`);
+        assert.deepEqual(usagePlan.Properties!.ApiStages.map((s: any) => s.Stage), [{ Ref: stageId }], `${name}: the plan is bound to the stage`);
+        const bindings = planKeys.filter(([, b]) => b.Properties!.KeyId.Ref === keyId);
+        assert.equal(bindings.length, 1, `${name}: its key is in one plan`);
+        assert.deepEqual(bindings[0][1].Properties, { KeyId: { Ref: keyId }, KeyType: 'API_KEY', UsagePlanId: { Ref: planId } }, `${name}: and that plan is its own`);
+      }
+    });
+
+    it('outputs ApiKeyIds: each client app\'s key id by name, in the stage\'s order', () => {
+      const output = template.toJSON().Outputs.ApiKeyIds;
+      // Rendered as CloudFormation would: each { Ref } replaced by "<logical id>".
+      const rendered = JSON.stringify(output.Value).replace(/\{"Ref":"([A-Za-z0-9]+)"\}/g, '"$1"');
+      const text = (JSON.parse(rendered)['Fn::Join'][1] as string[]).join('');
+      const ids = JSON.parse(text) as Record<string, string>;
+      assert.deepEqual(Object.keys(ids), Object.keys(config.clients), 'every client, first one first');
+      const keys = Object.fromEntries(resources(stage, 'AWS::ApiGateway::ApiKey').map(([id, k]) => [k.Properties!.Name, id]));
+      const stackName = synthStage(stage).stack.stackName;
+      for (const name of Object.keys(config.clients)) assert.equal(ids[name], keys[`${stackName}-${name}`], `${name}: its own key's id`);
     });
 
     it('answers every gateway response of api/gateway-responses.json as problem+json with the request id', () => {
@@ -312,7 +343,7 @@ for (const stage of ['dev', 'prod']) {
     });
 
     it('outputs the API URL, table name, user pool, client and API key ids', () => {
-      for (const name of ['ApiUrl', 'TableName', 'UserPoolId', 'UserPoolClientId', 'ApiKeyId']) template.hasOutput(name, {});
+      for (const name of ['ApiUrl', 'TableName', 'UserPoolId', 'UserPoolClientId', 'ApiKeyIds']) template.hasOutput(name, {});
     });
 
     it('gives every checkov skip a reason', () => {

@@ -56,6 +56,20 @@ describe('the stage diff and its stateful-change check (make diff)', () => {
     assert.match(pool.because.join(' '), /no longer in the template/);
   });
 
+  it('flags a client app\'s API key that would be deleted or replaced: the app ships its value', () => {
+    const removed = diffAfter((t) => {
+      delete resources(t)[idOf(t, 'AWS::ApiGateway::ApiKey')];
+    });
+    const key = removed.statefulChanges.find((c) => c.type === 'AWS::ApiGateway::ApiKey');
+    assert.ok(key, 'the removed key is flagged');
+    assert.equal(key.impact, 'deleted');
+    const renamed = diffAfter((t) => {
+      const id = idOf(t, 'AWS::ApiGateway::ApiKey');
+      resources(t)[id].Properties!.Name = 'another-name';
+    });
+    assert.equal(renamed.statefulChanges.filter((c) => c.type === 'AWS::ApiGateway::ApiKey').length, 1, 'a new name replaces the key, and so its value');
+  });
+
   it('flags a deleted resource without a retain policy as deleted', () => {
     const d = diffAfter((t) => {
       const id = idOf(t, 'AWS::SecretsManager::Secret');
@@ -120,7 +134,7 @@ describe('the stage diff and its stateful-change check (make diff)', () => {
 
   it('counts every data-holding resource type of the stage stacks as stateful', () => {
     const types = new Set(Object.values(resources(deployed())).map((r) => r.Type));
-    for (const t of ['AWS::DynamoDB::Table', 'AWS::Cognito::UserPool', 'AWS::KMS::Key', 'AWS::SecretsManager::Secret', 'AWS::Logs::LogGroup']) {
+    for (const t of ['AWS::DynamoDB::Table', 'AWS::Cognito::UserPool', 'AWS::KMS::Key', 'AWS::SecretsManager::Secret', 'AWS::Logs::LogGroup', 'AWS::ApiGateway::ApiKey']) {
       assert.ok(types.has(t), `staging declares ${t}`);
       assert.ok(t in STATEFUL_TYPES, `${t} is stateful`);
     }

@@ -85,6 +85,48 @@ impl UsagePlan {
     }
 }
 
+/// The client apps of a stage in the file's order (the first is the default one), each with its
+/// usage plan. Read in document order, which `serde_json::Value` would not keep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clients(pub Vec<(String, UsagePlan)>);
+
+impl Clients {
+    /// The names, first one first.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(name, _)| name.as_str())
+    }
+
+    pub fn plan(&self, client: &str) -> Option<&UsagePlan> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == client)
+            .map(|(_, plan)| plan)
+    }
+}
+
+impl<'de> Deserialize<'de> for Clients {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Clients;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object of client apps, each with its usage plan")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Clients, A::Error> {
+                let mut clients = Vec::new();
+                while let Some((name, plan)) = map.next_entry::<String, UsagePlan>()? {
+                    clients.push((name, plan));
+                }
+                Ok(Clients(clients))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// The throttling settings of one stage.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -93,18 +135,18 @@ pub struct Limits {
     /// Keyed by "VERB /path", as in `api/openapi.json`.
     #[serde(default)]
     pub method_throttles: BTreeMap<String, Throttle>,
-    pub usage_plan: UsagePlan,
+    /// One API key and usage plan per client app.
+    pub clients: Clients,
 }
 
 impl Limits {
     /// The `stage` entry of a stages file's text.
     pub fn from_stages_json(text: &str, stage: &str) -> Result<Self, String> {
-        let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        let entry = doc
-            .pointer(&format!("/stages/{stage}"))
-            .ok_or_else(|| format!("it has no stage {stage:?}"))?;
-        let limits: Limits =
-            serde_json::from_value(entry.clone()).map_err(|e| format!("stage {stage:?}: {e}"))?;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let found = serde::de::DeserializeSeed::deserialize(StagesFile { stage }, &mut de)
+            .and_then(|found| de.end().map(|()| found))
+            .map_err(|e| e.to_string())?;
+        let limits = found.ok_or_else(|| format!("it has no stage {stage:?}"))?;
         limits.check().map(|()| limits)
     }
 
@@ -115,7 +157,7 @@ impl Limits {
                 && t.burst_limit.is_finite()
                 && t.burst_limit >= 0.0
         };
-        if !ok(&self.throttle) || !ok(&self.usage_plan.throttle()) {
+        if !ok(&self.throttle) {
             return Err("rates and bursts must be non-negative numbers".to_owned());
         }
         if let Some((k, _)) = self.method_throttles.iter().find(|(_, t)| !ok(t)) {
@@ -123,23 +165,95 @@ impl Limits {
                 "methodThrottles[{k:?}]: rates and bursts must be non-negative numbers"
             ));
         }
+        if self.clients.0.is_empty() {
+            return Err("clients must name at least one client app".to_owned());
+        }
+        if let Some((name, _)) = self.clients.0.iter().find(|(_, p)| !ok(&p.throttle())) {
+            return Err(format!(
+                "clients.{name}: rates and bursts must be non-negative numbers"
+            ));
+        }
         Ok(())
+    }
+}
+
+/// Reads a stages file's `stages.<stage>` entry and skips everything else, in one pass over the
+/// text (so that each stage's `clients` keeps its order).
+struct StagesFile<'a> {
+    stage: &'a str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for StagesFile<'_> {
+    type Value = Option<Limits>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StagesFile<'_> {
+    type Value = Option<Limits>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object with \"stages\"")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "stages" {
+                found = map.next_value_seed(OneStage { stage: self.stage })?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The `stages` object: the named entry as [`Limits`], the others skipped.
+struct OneStage<'a> {
+    stage: &'a str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for OneStage<'_> {
+    type Value = Option<Limits>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for OneStage<'_> {
+    type Value = Option<Limits>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object of stages")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key == self.stage {
+                let limits = map
+                    .next_value::<Limits>()
+                    .map_err(|e| A::Error::custom(format!("stage {:?}: {e}", self.stage)))?;
+                found = Some(limits);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
     }
 }
 
 /// The environment variable of `--dynamodb-endpoint`.
 pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
-/// Environment only (never a flag, so that neither shows in a process list): a fixed signing
-/// secret and API key.
+/// Environment only (never a flag, so that it never shows in a process list): a fixed signing
+/// secret, from which the clients' API keys are derived too.
 pub const JWT_SECRET_VAR: &str = "LOCAL_JWT_SECRET";
-pub const API_KEY_VAR: &str = "LOCAL_API_KEY";
 
 /// The command line. Each flag falls back to the environment variable `--help` shows beside it.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "local-server",
     about = "The items API on 127.0.0.1, as API Gateway serves it, over DynamoDB Local.",
-    after_help = "Environment only:\n  LOCAL_JWT_SECRET  hex signing secret (>= 32 bytes); random per start when unset\n  LOCAL_API_KEY     the API key to issue; random per start when unset"
+    after_help = "Environment only:\n  LOCAL_JWT_SECRET  hex signing secret (>= 32 bytes), from which each client app's API key is\n                    derived too; random per start when unset"
 )]
 pub struct Cli {
     /// Port on 127.0.0.1, 0 for any free one
@@ -163,13 +277,13 @@ pub struct Cli {
     /// Stage burst
     #[arg(long, env = "LOCAL_THROTTLE_BURST", value_name = "B")]
     pub throttle_burst: Option<f64>,
-    /// Usage plan rate per API key
+    /// Usage plan rate per API key, for every client app
     #[arg(long, env = "LOCAL_USAGE_RATE", value_name = "R")]
     pub usage_rate: Option<f64>,
-    /// Usage plan burst per API key
+    /// Usage plan burst per API key, for every client app
     #[arg(long, env = "LOCAL_USAGE_BURST", value_name = "B")]
     pub usage_burst: Option<f64>,
-    /// Usage plan quota per API key
+    /// Usage plan quota per API key, for every client app
     #[arg(long, env = "LOCAL_QUOTA_LIMIT", value_name = "N")]
     pub quota_limit: Option<u64>,
     /// DAY, WEEK or MONTH
@@ -235,18 +349,17 @@ pub struct Settings {
     pub stages_file: PathBuf,
     pub stage: String,
     pub limits: Limits,
-    /// A fixed signing secret (hex, at least 32 bytes), so that tokens survive a reload in
-    /// `make dev` and tests can sign tokens of their own. Random when absent.
+    /// A fixed signing secret (hex, at least 32 bytes), so that tokens and API keys survive a
+    /// reload in `make dev` and tests can sign tokens of their own. Random when absent.
     pub jwt_secret: Option<Vec<u8>>,
-    /// A fixed API key; random when absent.
-    pub api_key: Option<String>,
     /// The page `/_local/docs` serves.
     pub docs_page: PathBuf,
 }
 
 impl Settings {
     /// The settings `cli` asks for, the stage's limits from its stages file with the
-    /// command line's overrides, and the environment-only secret and key from `env`.
+    /// command line's overrides (a usage plan flag applies to every client app), and the
+    /// environment-only secret from `env`.
     pub fn from_cli(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let stages_file = cli
             .stages_file
@@ -259,22 +372,25 @@ impl Settings {
             })?;
         let mut limits = Limits::from_stages_json(&text, &cli.stage)
             .map_err(|detail| ConfigError::StagesInvalid { path, detail })?;
-        let overrides = [
-            (cli.throttle_rate, &mut limits.throttle.rate_limit),
-            (cli.throttle_burst, &mut limits.throttle.burst_limit),
-            (cli.usage_rate, &mut limits.usage_plan.rate_limit),
-            (cli.usage_burst, &mut limits.usage_plan.burst_limit),
-        ];
-        for (value, field) in overrides {
-            if let Some(v) = value {
-                *field = v;
+        if let Some(v) = cli.throttle_rate {
+            limits.throttle.rate_limit = v;
+        }
+        if let Some(v) = cli.throttle_burst {
+            limits.throttle.burst_limit = v;
+        }
+        for (_, plan) in &mut limits.clients.0 {
+            if let Some(v) = cli.usage_rate {
+                plan.rate_limit = v;
             }
-        }
-        if let Some(v) = cli.quota_limit {
-            limits.usage_plan.quota_limit = v;
-        }
-        if let Some(v) = cli.quota_period {
-            limits.usage_plan.quota_period = v;
+            if let Some(v) = cli.usage_burst {
+                plan.burst_limit = v;
+            }
+            if let Some(v) = cli.quota_limit {
+                plan.quota_limit = v;
+            }
+            if let Some(v) = cli.quota_period {
+                plan.quota_period = v;
+            }
         }
         if cli.no_method_throttles {
             limits.method_throttles.clear();
@@ -290,21 +406,6 @@ impl Settings {
                     .ok_or_else(|| usage("LOCAL_JWT_SECRET must be at least 64 hex digits"))?,
             ),
         };
-        let api_key = match env(API_KEY_VAR).filter(|v| !v.is_empty()) {
-            None => None,
-            Some(k)
-                if (20..=128).contains(&k.len())
-                    && k.bytes().all(|b| b.is_ascii_alphanumeric()) =>
-            {
-                Some(k)
-            }
-            Some(_) => {
-                return Err(usage(
-                    "LOCAL_API_KEY must be 20 to 128 letters and digits, as API Gateway keys are",
-                ));
-            }
-        };
-
         Ok(Settings {
             port: cli.port,
             table: cli.table,
@@ -313,7 +414,6 @@ impl Settings {
             stage: cli.stage,
             limits,
             jwt_secret,
-            api_key,
             docs_page: cli
                 .docs_page
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DOCS_PAGE)),
@@ -328,15 +428,50 @@ mod tests {
     const STAGES: &str = r#"{"stages":{"dev":{
         "throttle":{"rateLimit":50,"burstLimit":100},
         "methodThrottles":{"POST /v1/items":{"rateLimit":20,"burstLimit":40}},
-        "usagePlan":{"rateLimit":10,"burstLimit":20,"quotaLimit":10000,"quotaPeriod":"DAY"}}}}"#;
+        "clients":{
+            "web":{"rateLimit":10,"burstLimit":20,"quotaLimit":10000,"quotaPeriod":"DAY"},
+            "mobile":{"rateLimit":5,"burstLimit":5,"quotaLimit":300,"quotaPeriod":"MONTH"}}},
+        "prod":{"clients":"not read"}}}"#;
 
     #[test]
     fn the_dev_stage_limits_are_read_from_the_stages_file() {
         let l = Limits::from_stages_json(STAGES, "dev").expect("limits");
         assert_eq!(l.throttle.rate_limit, 50.0);
-        assert_eq!(l.usage_plan.quota_limit, 10000);
-        assert_eq!(l.usage_plan.quota_period, QuotaPeriod::Day);
+        assert_eq!(l.clients.plan("web").map(|p| p.quota_limit), Some(10000));
+        assert_eq!(
+            l.clients.plan("mobile").map(|p| p.quota_period),
+            Some(QuotaPeriod::Month)
+        );
         assert_eq!(l.method_throttles["POST /v1/items"].burst_limit, 40.0);
+    }
+
+    #[test]
+    fn the_clients_keep_the_files_order() {
+        let l = Limits::from_stages_json(STAGES, "dev").expect("limits");
+        assert_eq!(
+            l.clients.names().collect::<Vec<_>>(),
+            ["web", "mobile"],
+            "web first, as written, though mobile sorts first"
+        );
+    }
+
+    #[test]
+    fn a_stage_without_clients_is_refused() {
+        for (case, clients, needle) in [
+            ("missing", "", "missing field `clients`"),
+            ("empty", r#","clients":{}"#, "at least one client app"),
+            (
+                "the old usagePlan",
+                r#","usagePlan":{}"#,
+                "missing field `clients`",
+            ),
+        ] {
+            let text = format!(
+                r#"{{"stages":{{"dev":{{"throttle":{{"rateLimit":1,"burstLimit":1}}{clients}}}}}}}"#
+            );
+            let e = Limits::from_stages_json(&text, "dev").expect_err(case);
+            assert!(e.contains(needle), "{case}: {e}");
+        }
     }
 
     #[test]
@@ -370,28 +505,26 @@ mod tests {
         let s = Settings::from_cli(cli, |_| None).expect("settings");
         assert_eq!(s.port, 0);
         assert_eq!(s.limits.throttle.burst_limit, 7.0);
-        assert_eq!(s.limits.usage_plan.quota_limit, 3);
+        for (name, plan) in &s.limits.clients.0 {
+            assert_eq!(
+                plan.quota_limit, 3,
+                "{name}: a usage plan flag applies to every client"
+            );
+        }
     }
 
     #[test]
-    fn the_secret_and_key_come_from_the_environment_only() {
+    fn the_secret_comes_from_the_environment_only() {
         let cli = parse(&[]).expect("cli");
-        let env = |k: &str| match k {
-            JWT_SECRET_VAR => Some("ab".repeat(32)),
-            API_KEY_VAR => Some("k".repeat(20)),
-            _ => None,
-        };
+        let env = |k: &str| (k == JWT_SECRET_VAR).then(|| "ab".repeat(32));
         let s = Settings::from_cli(cli.clone(), env).expect("settings");
         assert_eq!(s.jwt_secret, Some(vec![0xab; 32]));
-        assert_eq!(s.api_key.as_deref(), Some("k".repeat(20).as_str()));
-        for (var, value) in [
-            (JWT_SECRET_VAR, "abc"),
-            (JWT_SECRET_VAR, "ab"),
-            (API_KEY_VAR, "short"),
-        ] {
-            let e = Settings::from_cli(cli.clone(), |k| (k == var).then(|| value.to_owned()))
-                .expect_err(value);
-            assert!(e.to_string().contains(var), "{e}");
+        for value in ["abc", "ab"] {
+            let e = Settings::from_cli(cli.clone(), |k| {
+                (k == JWT_SECRET_VAR).then(|| value.to_owned())
+            })
+            .expect_err(value);
+            assert!(e.to_string().contains(JWT_SECRET_VAR), "{e}");
         }
     }
 
@@ -431,13 +564,13 @@ mod tests {
     }
 
     /// docs/LOCAL.md's table of options is the one copy in the docs: it names every flag and
-    /// every variable the command line reads, and the two environment-only ones.
+    /// every variable the command line reads, and the environment-only one.
     #[test]
     fn the_docs_table_names_every_flag_and_variable() {
         use clap::CommandFactory;
         let docs = include_str!("../../docs/LOCAL.md");
         let cli = Cli::command();
-        let mut names: Vec<String> = vec![JWT_SECRET_VAR.to_owned(), API_KEY_VAR.to_owned()];
+        let mut names: Vec<String> = vec![JWT_SECRET_VAR.to_owned()];
         for arg in cli.get_arguments() {
             let Some(long) = arg.get_long() else { continue };
             if long == "help" {

@@ -1,14 +1,17 @@
-//! `GET /_local/credentials?sub=NAME[&format=env]`: an ID token for any user and the API key.
-//! This route exists only in the local server, in place of a Cognito sign-in and an API key
-//! looked up in the console; a deployed stack has nothing like it. It sits in front of the
-//! gateway's checks: no throttle, token or key is asked of it.
+//! `GET /_local/credentials?sub=NAME[&client=APP][&format=env]`: an ID token for any user and the
+//! API keys of the stage's client apps. `apiKey` (`API_KEY` in the env format) is the key of the
+//! named client app, by default the first one, as `make token STAGE=… [CLIENT=…]` gives it for a
+//! deployed stage; `apiKeys` holds every client's. This route exists only in the local server, in
+//! place of a Cognito sign-in and an API key looked up in the console; a deployed stack has
+//! nothing like it. It sits in front of the gateway's checks: no throttle, token or key is asked
+//! of it.
 
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Response};
 use items_core::domain::Owner;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use crate::gateway::{GatewayError, HttpResponse};
 use crate::identity::{Identity, TOKEN_LIFETIME_SECONDS};
@@ -44,6 +47,22 @@ pub fn answer(
                 Owner::MAX_LEN
             ))
         })?;
+    let clients = identity.api_keys();
+    let (client, api_key) = match value("client") {
+        None => clients.first().map(|(c, k)| (c.as_str(), k.as_str())),
+        Some(name) => identity.api_key(name).map(|k| (name, k)),
+    }
+    .ok_or_else(|| {
+        let names: Vec<&str> = clients.iter().map(|(c, _)| c.as_str()).collect();
+        GatewayError::bad_parameters(&format!(
+            "client must be one of the stage's client apps: {}",
+            names.join(", ")
+        ))
+    })?;
+    let all_keys: Map<String, Value> = clients
+        .iter()
+        .map(|(c, k)| (c.clone(), Value::from(k.as_str())))
+        .collect();
     let token = identity.issue(sub).map_err(|e| {
         tracing::error!(error = %e, "cannot sign a token");
         GatewayError::integration_failure()
@@ -54,14 +73,16 @@ pub fn answer(
             json!({
                 "sub": sub,
                 "idToken": token,
-                "apiKey": identity.api_key(),
+                "client": client,
+                "apiKey": api_key,
+                "apiKeys": all_keys,
                 "expiresIn": TOKEN_LIFETIME_SECONDS,
             })
             .to_string(),
         ),
         Some("env") => (
             "text/plain; charset=utf-8",
-            format!("ID_TOKEN={token}\nAPI_KEY={}\n", identity.api_key()),
+            format!("ID_TOKEN={token}\nAPI_KEY={api_key}\n"),
         ),
         Some(_) => return Err(GatewayError::bad_parameters("format must be json or env")),
     };

@@ -1,7 +1,7 @@
 //! What API Gateway does in front of the functions, in its order: stage throttling, routing,
-//! the Cognito authorizer, the API key and its usage plan, the request validators; then the
-//! Lambda proxy integration, here an in-process call of the same handler code with the proxy
-//! event API Gateway would send. Every answer carries `x-amzn-RequestId`, and every request
+//! the Cognito authorizer, the API key and its client app's usage plan, the request validators;
+//! then the Lambda proxy integration, here an in-process call of the same handler code with the
+//! proxy event API Gateway would send. Every answer carries `x-amzn-RequestId`, and every request
 //! gets one JSON log line (never a body, a token or a key).
 
 use std::convert::Infallible;
@@ -255,14 +255,15 @@ impl Gateway {
             .verify(header_str(&req, "authorization"))
             .map_err(|r| GatewayError::unauthorized(r.message()))?;
 
-        // 4. The API key and its usage plan.
-        let api_key = header_str(&req, "x-api-key")
-            .filter(|k| *k == self.identity.api_key())
-            .ok_or_else(GatewayError::invalid_api_key)?
-            .to_owned();
+        // 4. The API key, which names a client app, and that client's usage plan.
+        let api_key = header_str(&req, "x-api-key").unwrap_or_default().to_owned();
+        let client = self
+            .identity
+            .client_of(&api_key)
+            .ok_or_else(GatewayError::invalid_api_key)?;
         let epoch = i64::try_from(identity::now_seconds()).unwrap_or_default();
         self.throttles
-            .usage_plan(&api_key, now, epoch)
+            .usage_plan(client, now, epoch)
             .map_err(refusal)?;
 
         // 5. The request validator: required parameters, then the body model.

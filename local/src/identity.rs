@@ -1,6 +1,6 @@
 //! Local identity: the server stands in for the Cognito user pool (it signs short-lived ID
-//! tokens) and for the Cognito authorizer (it verifies them as API Gateway does), and issues the
-//! one API key its usage plan knows.
+//! tokens) and for the Cognito authorizer (it verifies them as API Gateway does), and issues one
+//! API key per configured client app, as the stack makes one per client.
 //!
 //! Tokens are HS256 JWTs under a secret made at start-up and kept in memory only. The
 //! authorizer side takes the token raw or as `Bearer <token>`, as API Gateway's Cognito
@@ -50,12 +50,13 @@ impl Rejection {
     }
 }
 
-/// The signing key and the API key. `Debug` never shows either.
+/// The signing key and the client apps' API keys. `Debug` never shows either.
 pub struct Identity {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
-    api_key: String,
+    /// (client app, its API key), in the stage's order of clients.
+    api_keys: Vec<(String, String)>,
 }
 
 impl fmt::Debug for Identity {
@@ -73,19 +74,36 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], IdentityError> {
     Ok(buf)
 }
 
-/// A fresh API key: 40 letters and digits, like API Gateway's.
-pub fn random_api_key() -> Result<String, IdentityError> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    // 62 * 4 = 248: reject bytes >= 248 so every symbol is equally likely.
-    let mut key = String::with_capacity(40);
-    while key.len() < 40 {
-        for b in random_bytes::<64>()? {
-            if key.len() < 40 && usize::from(b) < ALPHABET.len() * 4 {
-                key.push(char::from(ALPHABET[usize::from(b) % ALPHABET.len()]));
+const KEY_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+/// The length of an API key, as API Gateway generates them.
+pub const API_KEY_LEN: usize = 40;
+
+/// The API key of `client` under the signing secret: 40 letters and digits, like API Gateway's,
+/// from SHA-256 over a label, the client's name, a block counter and the secret (each byte below
+/// 248 = 62 × 4 picks a symbol, so that every symbol is equally likely). The same secret gives
+/// the same keys, so that they survive a reload of `make dev`, which keeps the secret; another
+/// secret gives others, and a key reveals nothing of the secret.
+pub fn derived_api_key(secret: &[u8], client: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut key = String::with_capacity(API_KEY_LEN);
+    let mut counter = 0u8;
+    while key.len() < API_KEY_LEN {
+        let block = Sha256::new()
+            .chain_update(b"secure-serverless-backend local API key\0")
+            .chain_update(client.as_bytes())
+            .chain_update([0, counter])
+            .chain_update(secret)
+            .finalize();
+        for &b in block.as_slice() {
+            if key.len() < API_KEY_LEN && usize::from(b) < KEY_ALPHABET.len() * 4 {
+                key.push(char::from(
+                    KEY_ALPHABET[usize::from(b) % KEY_ALPHABET.len()],
+                ));
             }
         }
+        counter = counter.wrapping_add(1);
     }
-    Ok(key)
+    key
 }
 
 pub fn now_seconds() -> u64 {
@@ -130,17 +148,17 @@ pub fn claims_as_strings(claims: &Map<String, Value>) -> BTreeMap<String, String
 }
 
 impl Identity {
-    /// A random signing secret and, unless given, a random API key.
-    pub fn generate(api_key: Option<String>) -> Result<Self, IdentityError> {
+    /// A random signing secret, and so random keys for `clients`.
+    pub fn generate<'a>(clients: impl IntoIterator<Item = &'a str>) -> Result<Self, IdentityError> {
         let secret = random_bytes::<32>()?;
-        let api_key = match api_key {
-            Some(k) => k,
-            None => random_api_key()?,
-        };
-        Self::from_secret(&secret, api_key)
+        Self::from_secret(&secret, clients)
     }
 
-    pub fn from_secret(secret: &[u8], api_key: String) -> Result<Self, IdentityError> {
+    /// The signing `secret`, and an API key derived from it for each of `clients` (in order).
+    pub fn from_secret<'a>(
+        secret: &[u8],
+        clients: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Self, IdentityError> {
         let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
@@ -152,12 +170,32 @@ impl Identity {
             encoding: EncodingKey::from_secret(secret)?,
             decoding: DecodingKey::from_secret(secret)?,
             validation,
-            api_key,
+            api_keys: clients
+                .into_iter()
+                .map(|client| (client.to_owned(), derived_api_key(secret, client)))
+                .collect(),
         })
     }
 
-    pub fn api_key(&self) -> &str {
-        &self.api_key
+    /// (client app, its API key) for every client, first one first.
+    pub fn api_keys(&self) -> &[(String, String)] {
+        &self.api_keys
+    }
+
+    /// The API key of `client`, if the stage has that client.
+    pub fn api_key(&self, client: &str) -> Option<&str> {
+        self.api_keys
+            .iter()
+            .find(|(name, _)| name == client)
+            .map(|(_, key)| key.as_str())
+    }
+
+    /// The client app whose key `key` is, if any.
+    pub fn client_of(&self, key: &str) -> Option<&str> {
+        self.api_keys
+            .iter()
+            .find(|(_, k)| k == key)
+            .map(|(name, _)| name.as_str())
     }
 
     /// Signs any claims with the local key (tests use it to make tokens that are well signed
@@ -236,7 +274,7 @@ mod tests {
     use super::*;
 
     fn identity() -> Identity {
-        Identity::from_secret(&[7u8; 32], "k".repeat(40)).expect("identity")
+        Identity::from_secret(&[7u8; 32], ["web", "mobile"]).expect("identity")
     }
 
     #[test]
@@ -280,7 +318,7 @@ mod tests {
 
     #[test]
     fn a_token_from_another_key_is_refused() {
-        let other = Identity::from_secret(&[8u8; 32], "k".repeat(40)).expect("identity");
+        let other = Identity::from_secret(&[8u8; 32], ["web"]).expect("identity");
         let token = other.issue("alice").expect("token");
         assert!(matches!(
             identity().verify(Some(&token)),
@@ -297,17 +335,47 @@ mod tests {
     }
 
     #[test]
-    fn api_keys_are_forty_alphanumerics_and_differ() {
-        let a = random_api_key().expect("key");
-        let b = random_api_key().expect("key");
-        assert_eq!(a.len(), 40);
-        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric()));
-        assert_ne!(a, b);
+    fn each_client_gets_its_own_key_derived_from_the_secret() {
+        let id = identity();
+        let web = id.api_key("web").expect("web").to_owned();
+        let mobile = id.api_key("mobile").expect("mobile").to_owned();
+        for key in [&web, &mobile] {
+            assert_eq!(key.len(), API_KEY_LEN);
+            assert!(key.bytes().all(|c| c.is_ascii_alphanumeric()), "{key}");
+        }
+        assert_ne!(web, mobile, "one key per client");
+        assert_eq!(id.client_of(&web), Some("web"));
+        assert_eq!(id.client_of(&mobile), Some("mobile"));
+        assert_eq!(id.client_of(&web[..39]), None);
+        assert_eq!(id.api_key("tv"), None);
+        assert_eq!(
+            id.api_keys()
+                .iter()
+                .map(|(c, _)| c.as_str())
+                .collect::<Vec<_>>(),
+            ["web", "mobile"],
+            "in the stage's order"
+        );
+        let again = Identity::from_secret(&[7u8; 32], ["web"]).expect("identity");
+        assert_eq!(
+            again.api_key("web"),
+            Some(web.as_str()),
+            "the same secret, the same key"
+        );
+        let other = Identity::from_secret(&[8u8; 32], ["web"]).expect("identity");
+        assert_ne!(
+            other.api_key("web"),
+            Some(web.as_str()),
+            "another secret, another key"
+        );
     }
 
     #[test]
     fn debug_shows_no_secret() {
-        let text = format!("{:?}", identity());
-        assert!(!text.contains("kkkk"), "{text}");
+        let id = identity();
+        let text = format!("{id:?}");
+        for (_, key) in id.api_keys() {
+            assert!(!text.contains(key.as_str()), "{text}");
+        }
     }
 }

@@ -112,15 +112,11 @@ pub struct Started {
 pub async fn start(settings: &Settings) -> Result<Started, StartError> {
     let contract = Contract::load().map_err(GatewayInitError::from)?;
     let responses = GatewayResponses::load().map_err(GatewayInitError::from)?;
+    // One API key per client app of the stage, derived from the signing secret.
+    let clients = settings.limits.clients.names();
     let identity = match &settings.jwt_secret {
-        Some(secret) => Identity::from_secret(
-            secret,
-            match &settings.api_key {
-                Some(k) => k.clone(),
-                None => identity::random_api_key()?,
-            },
-        )?,
-        None => Identity::generate(settings.api_key.clone())?,
+        Some(secret) => Identity::from_secret(secret, clients)?,
+        None => Identity::generate(clients)?,
     };
     let client = items_core::config::dynamodb_local_client(&settings.dynamodb_endpoint)?;
     let table_created = ensure_table(&client, &settings.dynamodb_endpoint, &settings.table).await?;

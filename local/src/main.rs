@@ -49,9 +49,7 @@ async fn run(settings: Settings) -> ExitCode {
         stage = %settings.stage,
         stageRate = limits.throttle.rate_limit,
         stageBurst = limits.throttle.burst_limit,
-        usageRate = limits.usage_plan.rate_limit,
-        usageBurst = limits.usage_plan.burst_limit,
-        quotaLimit = limits.usage_plan.quota_limit,
+        clients = %limits.clients.names().collect::<Vec<_>>().join(","),
         "local-server ready"
     );
     // The line scripts and tests wait for.

@@ -1,5 +1,6 @@
 //! API Gateway's throttles: token buckets (a burst's worth of tokens, refilled at the rate) for
-//! the stage, each method and each API key's usage plan, and the usage plan's quota per period.
+//! the stage, each method and each client app's usage plan (per key), and the usage plan's quota
+//! per period.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -110,18 +111,21 @@ impl Throttles {
         bucket.try_take(now).then_some(()).ok_or(Refusal::Throttled)
     }
 
-    /// The usage plan of `api_key`: its throttle, then its quota. A throttled request does not
-    /// count against the quota.
+    /// The usage plan of the client app `client` (whose API key the request carries): its
+    /// throttle, then its quota, each counted for that client alone. A throttled request does not
+    /// count against the quota. A client the stage does not name has no plan and is refused.
     pub fn usage_plan(
         &self,
-        api_key: &str,
+        client: &str,
         now: Instant,
         epoch_seconds: i64,
     ) -> Result<(), Refusal> {
-        let plan = self.limits.usage_plan;
+        let Some(plan) = self.limits.clients.plan(client).copied() else {
+            return Err(Refusal::Throttled);
+        };
         let period = period_index(plan.quota_period, epoch_seconds);
         let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
-        let state = keys.entry(api_key.to_owned()).or_insert_with(|| KeyState {
+        let state = keys.entry(client.to_owned()).or_insert_with(|| KeyState {
             bucket: TokenBucket::new(plan.throttle(), now),
             period,
             used: 0,
@@ -146,8 +150,18 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::config::UsagePlan;
+    use crate::config::{Clients, UsagePlan};
 
+    fn plan(rate: f64, burst: f64, quota: u64) -> UsagePlan {
+        UsagePlan {
+            rate_limit: rate,
+            burst_limit: burst,
+            quota_limit: quota,
+            quota_period: QuotaPeriod::Day,
+        }
+    }
+
+    /// Clients "a" and "b" with the same plan.
     fn limits(rate: f64, burst: f64, quota: u64) -> Limits {
         Limits {
             throttle: Throttle {
@@ -155,12 +169,10 @@ mod tests {
                 burst_limit: burst,
             },
             method_throttles: Default::default(),
-            usage_plan: UsagePlan {
-                rate_limit: rate,
-                burst_limit: burst,
-                quota_limit: quota,
-                quota_period: QuotaPeriod::Day,
-            },
+            clients: Clients(vec![
+                ("a".to_owned(), plan(rate, burst, quota)),
+                ("b".to_owned(), plan(rate, burst, quota)),
+            ]),
         }
     }
 
@@ -193,9 +205,36 @@ mod tests {
         assert_eq!(
             th.usage_plan("b", t0, 0),
             Ok(()),
-            "another key has its own quota"
+            "another client has its own quota"
         );
         assert_eq!(th.usage_plan("a", t0, 86_400), Ok(()), "the next day");
+    }
+
+    #[test]
+    fn each_client_is_held_to_its_own_plan() {
+        let mut l = limits(1000.0, 1000.0, 1000);
+        l.clients.0[0].1 = plan(0.001, 1.0, 1000);
+        l.clients.0[1].1 = plan(1000.0, 1000.0, 2);
+        let th = Throttles::new(l);
+        let t0 = Instant::now();
+        assert_eq!(th.usage_plan("a", t0, 0), Ok(()));
+        assert_eq!(
+            th.usage_plan("a", t0, 0),
+            Err(Refusal::Throttled),
+            "a's burst of 1"
+        );
+        assert_eq!(th.usage_plan("b", t0, 0), Ok(()), "b's burst is its own");
+        assert_eq!(th.usage_plan("b", t0, 0), Ok(()));
+        assert_eq!(
+            th.usage_plan("b", t0, 0),
+            Err(Refusal::QuotaExceeded),
+            "b's quota of 2"
+        );
+        assert_eq!(
+            th.usage_plan("nobody", t0, 0),
+            Err(Refusal::Throttled),
+            "no plan, no entry"
+        );
     }
 
     #[test]

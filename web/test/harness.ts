@@ -46,7 +46,6 @@ export async function servePage(file: string): Promise<Served> {
 
 export interface LocalServer {
   readonly url: string;
-  readonly apiKey: string;
   /** Everything it printed, for a failure message. */
   output(): string;
   stop(): Promise<void>;
@@ -61,7 +60,6 @@ export async function startLocalServer(corsOrigins: readonly string[]): Promise<
   if (!endpoint) throw new Error('AWS_ENDPOINT_URL_DYNAMODB is not set: run scripts/browser-test.sh, which starts DynamoDB Local');
   const bin = path.join(process.env.CARGO_TARGET_DIR ?? path.join(root, 'target'), 'debug', 'local-server');
   if (!existsSync(bin)) throw new Error(`${bin} is missing: cargo build -p local-server`);
-  const apiKey = randomBytes(20).toString('hex');
   const child: ChildProcess = spawn(bin, ['--port', '0', '--table', `browser-${randomBytes(4).toString('hex')}`], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -70,7 +68,6 @@ export async function startLocalServer(corsOrigins: readonly string[]): Promise<
       AWS_SECRET_ACCESS_KEY: 'local',
       AWS_REGION: 'eu-west-1',
       LOCAL_JWT_SECRET: randomBytes(32).toString('hex'),
-      LOCAL_API_KEY: apiKey,
       LOCAL_CORS_ALLOW_ORIGINS: corsOrigins.join(','),
       RUST_LOG: 'warn',
     },
@@ -96,7 +93,6 @@ export async function startLocalServer(corsOrigins: readonly string[]): Promise<
   });
   return {
     url,
-    apiKey,
     output: () => printed,
     stop: () =>
       new Promise((resolve) => {

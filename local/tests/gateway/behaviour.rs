@@ -13,7 +13,7 @@ use crate::helpers::{
 };
 
 fn signer() -> Identity {
-    Identity::from_secret(&secret(), "x".repeat(40)).expect("identity")
+    Identity::from_secret(&secret(), ["web"]).expect("identity")
 }
 
 fn claims(sub: &str) -> Value {
@@ -55,7 +55,7 @@ fn the_authorizer_refuses_every_bad_token_with_401() {
     let (good, key) = credentials(&server, "alice");
     let s = signer();
     let now = now_seconds();
-    let other_key = Identity::from_secret(&[9u8; 32], "x".repeat(40)).expect("identity");
+    let other_key = Identity::from_secret(&[9u8; 32], ["web"]).expect("identity");
     let alg_none = format!(
         "{}.{}.",
         b64(&json!({"alg": "none", "typ": "JWT"})),

@@ -6,6 +6,7 @@
 
 mod behaviour;
 mod bola;
+mod clients;
 #[path = "../common/mod.rs"]
 mod common;
 mod helpers;

@@ -45,8 +45,10 @@ impl Outputs {
         })
     }
 
-    /// The id of the API key to use: `ApiKeyId` (one key), or from `ApiKeyIds` (a JSON object
-    /// `{"<client>": "<key id>", …}` in the stage's client order) the named client's or the first.
+    /// The id of the API key to use. The stack outputs `ApiKeyIds`, a JSON object
+    /// `{"<client>": "<key id>", …}` in the order of the stage's `clients` (config/stages.json):
+    /// the named client's id, or without a name the first client's. A stack deployed before client
+    /// apps existed has one key, `ApiKeyId`, taken when no client is named.
     pub fn api_key_id(&self, client: Option<&str>) -> Result<String, Fatal> {
         if let Some(ids) = self.values.get("ApiKeyIds") {
             let parsed: Value = serde_json::from_str(ids).map_err(|e| {

@@ -110,9 +110,21 @@ async fn smoke_user_is_created_once_reused_repaired_and_signs_in_through_the_mfa
     assert_eq!(token.status, 0, "{}", token.stderr);
     let (id_token, api_key) = parse_export(&token.stdout);
     assert_eq!(
-        api_key, stage.api_key_value,
-        "the API key's value, from GetApiKey"
+        api_key, stage.api_key_values["web"],
+        "without --client: the first client's (web, first in ApiKeyIds though not in sorted order) key value, from GetApiKey"
     );
+    let mobile = operator(&["token", "--stage", "dev", "--client", "mobile"]);
+    assert_eq!(mobile.status, 0, "{}", mobile.stderr);
+    assert_eq!(
+        parse_export(&mobile.stdout).1,
+        stage.api_key_values["mobile"],
+        "--client mobile: that client's key value"
+    );
+    assert_ne!(stage.api_key_values["mobile"], stage.api_key_values["web"]);
+    let unknown = operator(&["token", "--stage", "dev", "--client", "tv"]);
+    assert_eq!(unknown.status, 1);
+    assert!(unknown.stdout.is_empty());
+    unknown.says("SecureServerlessBackend-dev has no client tv; its clients are mobile, web.");
     let claims = jwt_payload(&id_token);
     assert_eq!(claims["token_use"], "id");
     assert_eq!(

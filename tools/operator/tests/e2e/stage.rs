@@ -1,22 +1,31 @@
 //! A deployed stage as the operator sees it, arranged in moto: the user pool with the stack's
 //! password policy and TOTP MFA, the operator client, the smoke-user secret holding the stack's
-//! initial document, an API key, and a stack `SecureServerlessBackend-<stage>` whose outputs name
-//! them (the outputs docs/STACK.md lists).
+//! initial document, an API key per client app (`web`, then `mobile`, as config/stages.json
+//! names them), and a stack `SecureServerlessBackend-<stage>` whose outputs name them (the outputs
+//! docs/STACK.md lists, `ApiKeyIds` as the stack renders it).
 
 use aws_sdk_cognitoidentityprovider::types::{
     ExplicitAuthFlowsType, PasswordPolicyType, SoftwareTokenMfaConfigType, UserPoolMfaType,
     UserPoolPolicyType, UsernameAttributeType,
 };
+use std::collections::BTreeMap;
+
 use serde_json::json;
 
 use crate::harness::Moto;
+
+/// The client apps of the arranged stage, in config/stages.json's order (not sorted: `web` first).
+pub const CLIENTS: &[&str] = &["web", "mobile"];
 
 pub struct Stage {
     pub region: String,
     pub pool_id: String,
     pub client_id: String,
     pub secret_arn: String,
+    /// The first client's (`web`) key value: what `token` gives without `--client`.
     pub api_key_value: String,
+    /// Every client's key value by name.
+    pub api_key_values: BTreeMap<String, String>,
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     pub secrets: aws_sdk_secretsmanager::Client,
 }
@@ -95,15 +104,26 @@ pub async fn arrange(
     let secret_arn = secret.arn().expect("secret arn").to_owned();
 
     let apigateway = aws_sdk_apigateway::Client::new(&sdk);
-    let key = apigateway
-        .create_api_key()
-        .name(format!("{stage}-key"))
-        .enabled(true)
-        .send()
-        .await
-        .expect("api key");
-    let key_id = key.id().expect("key id").to_owned();
-    let api_key_value = key.value().expect("key value").to_owned();
+    let mut key_ids = Vec::new();
+    let mut api_key_values = BTreeMap::new();
+    for client in CLIENTS {
+        let key = apigateway
+            .create_api_key()
+            .name(format!("SecureServerlessBackend-{stage}-{client}"))
+            .enabled(true)
+            .send()
+            .await
+            .expect("api key");
+        let key_id = key.id().expect("key id").to_owned();
+        api_key_values.insert(
+            (*client).to_owned(),
+            key.value().expect("key value").to_owned(),
+        );
+        key_ids.push(format!("\"{client}\":\"{key_id}\""));
+    }
+    // The stack's Fn::Join renders the object in the stage's order of clients, web first.
+    let api_key_ids = format!("{{{}}}", key_ids.join(","));
+    let api_key_value = api_key_values[CLIENTS[0]].clone();
 
     let template = json!({
         "Resources": {"Handle": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
@@ -112,7 +132,7 @@ pub async fn arrange(
             "UserPoolId": {"Value": pool_id},
             "OperatorClientId": {"Value": client_id},
             "SmokeUserSecretArn": {"Value": secret_arn},
-            "ApiKeyId": {"Value": key_id}
+            "ApiKeyIds": {"Value": api_key_ids}
         }
     });
     aws_sdk_cloudformation::Client::new(&sdk)
@@ -128,6 +148,7 @@ pub async fn arrange(
         client_id,
         secret_arn,
         api_key_value,
+        api_key_values,
         cognito,
         secrets,
     }
