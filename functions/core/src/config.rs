@@ -33,9 +33,11 @@ pub const MAX_CALLS_PER_REQUEST: u32 = 3;
 pub const MAX_ATTEMPTS: u32 = 3;
 
 /// The per-user limit's counter call (`crate::limit`), which runs before the handler's calls: one
-/// attempt of it, and the whole call with its retries. Shorter than a handler's call, as it is one
-/// small item on a partition of its own.
-pub const LIMIT_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(400);
+/// attempt of it, and the whole call with its retries (a quick throttle is retried inside it; a
+/// slow attempt is not). What is left of the function's timeout after the handler's calls; a
+/// shorter attempt timeout turned a DynamoDB that had just restarted, slow for its first
+/// requests, into 503s (local/tests/reliability/faults.rs).
+pub const LIMIT_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(900);
 pub const LIMIT_OPERATION_TIMEOUT: Duration = Duration::from_millis(900);
 
 // A request gives up (503) inside the function's timeout, never the other way round: the counter
@@ -61,8 +63,8 @@ pub enum ConfigError {
     MissingCredentials,
     #[error("{0} must be `true` or `false`, not {1:?}")]
     NotABoolean(&'static str, String),
-    #[error("{0} must be a whole number from 1 to {1} (the stage's `userLimit`), not {2:?}")]
-    BadUserLimit(&'static str, u32, Option<String>),
+    #[error("{0} must be a whole number from 1 to {1} (the stage's `userLimit`), not {2}")]
+    BadUserLimit(&'static str, u32, String),
     #[error("the TLS settings of the DynamoDB client were refused: {0}")]
     Tls(String),
 }
@@ -106,7 +108,12 @@ fn user_limit_of(
             .as_deref()
             .and_then(|v| v.trim().parse::<u32>().ok())
             .filter(|v| (1..=max).contains(v))
-            .ok_or(ConfigError::BadUserLimit(name, max, value))
+            .ok_or_else(|| {
+                let shown = value
+                    .as_ref()
+                    .map_or("unset".to_owned(), |v| format!("{v:?}"));
+                ConfigError::BadUserLimit(name, max, shown)
+            })
     };
     let requests = number(USER_LIMIT_REQUESTS_VAR, limit::MAX_REQUESTS, requests)?;
     let window = number(
@@ -114,11 +121,13 @@ fn user_limit_of(
         limit::MAX_WINDOW_SECONDS,
         window_seconds,
     )?;
-    UserLimit::new(requests, window).ok_or(ConfigError::BadUserLimit(
-        USER_LIMIT_REQUESTS_VAR,
-        limit::MAX_REQUESTS,
-        Some(requests.to_string()),
-    ))
+    UserLimit::new(requests, window).ok_or_else(|| {
+        ConfigError::BadUserLimit(
+            USER_LIMIT_REQUESTS_VAR,
+            limit::MAX_REQUESTS,
+            requests.to_string(),
+        )
+    })
 }
 
 /// An environment variable that is set and not blank.
@@ -404,7 +413,8 @@ mod tests {
         ] {
             let err = user_limit_of(requests.clone(), window.clone()).expect_err("refused");
             assert!(
-                matches!(&err, ConfigError::BadUserLimit(var, _, value) if *var == bad_var && *value == bad_value),
+                matches!(&err, ConfigError::BadUserLimit(var, _, value)
+                    if *var == bad_var && *value == bad_value.map_or("unset".to_owned(), |v| format!("{v:?}"))),
                 "{requests:?}/{window:?}: {err}"
             );
             assert!(err.to_string().starts_with(bad_var), "{err}");

@@ -11,3 +11,4 @@ mod common;
 mod helpers;
 mod hostile;
 mod smoke;
+mod user_limit;
