@@ -380,5 +380,59 @@ fn nullable_as_draft4(schema: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(nullable_as_draft4),
         _ => {}
+
+/// The per-user limit's refusal is in the contract: every operation may answer 429 with the
+/// `TooManyRequests` response, which declares `Retry-After` and shows the functions' own problem
+/// type and title, in a body the Problem schema accepts.
+#[test]
+fn the_user_limits_429_is_on_every_operation_and_matches_the_functions() {
+    use items_core::http::{Problem, ProblemKind};
+
+    let raw: Value =
+        serde_json::from_str(include_str!("../openapi.json")).expect("api/openapi.json");
+    let reference = serde_json::json!({ "$ref": "#/components/responses/TooManyRequests" });
+    let mut operations = 0;
+    for (path, item) in raw["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("a path item") {
+            if op.get("x-function").is_none() {
+                continue;
+            }
+            operations += 1;
+            assert_eq!(op["responses"]["429"], reference, "{method} {path}");
+        }
+    }
+    assert_eq!(operations, Route::ALL.len());
+
+    let response = &raw["components"]["responses"]["TooManyRequests"];
+    assert_eq!(
+        response["headers"]["Retry-After"]["$ref"],
+        "#/components/headers/RetryAfter"
+    );
+    let kind = ProblemKind::UserRateLimited;
+    let example = &response["content"]["application/problem+json"]["example"];
+    assert_eq!(example["type"], kind.type_uri());
+    assert_eq!(example["title"], kind.title());
+    assert_eq!(example["status"], kind.status().as_u16());
+    assert!(
+        response["description"]
+            .as_str()
+            .is_some_and(|d| d.contains(&kind.type_uri())),
+        "the description names the problem type"
+    );
+
+    let contract = Contract::load().expect("contract");
+    let schema = contract.schema("Problem").expect("Problem schema");
+    let validator = jsonschema::draft4::new(&schema).expect("a valid draft 4 schema");
+    let refusal = Problem::user_rate_limited(300, 60, 17).with_request_id("r-1");
+    assert_eq!(refusal.retry_after, Some(17));
+    for body in [
+        example.clone(),
+        serde_json::to_value(refusal).expect("serializes"),
+    ] {
+        let errors: Vec<String> = validator
+            .iter_errors(&body)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{body} {errors:?}");
     }
 }

@@ -8,11 +8,15 @@ import { LOG_GROUP_KMS_SKIP, skipCheckov } from './compliance';
 export interface ApiFirewallProps {
   /** The REST API stage the web ACL protects. */
   readonly stage: apigw.Stage;
-  /** Requests one Authorization header value may make per 5 minutes before WAF blocks it. */
-  readonly perUserLimitPer5Min: number;
+  /**
+   * Requests one Authorization header value (one token) may make per 5 minutes before WAF
+   * blocks it: a coarse first line. A new token starts a new count; the limit per user (per
+   * `sub`) is the functions' (config/stages.json `userLimit`).
+   */
+  readonly perTokenLimitPer5Min: number;
   /**
    * Requests one source IP may make per 5 minutes (catches floods without a token).
-   * @default 5 × perUserLimitPer5Min
+   * @default 5 × perTokenLimitPer5Min
    */
   readonly perIpLimitPer5Min?: number;
   /**
@@ -63,8 +67,9 @@ function managed(name: string, priority: number, countOnly: readonly string[] = 
 }
 
 /**
- * A regional WAF web ACL on the API stage: AWS managed rule groups, a per-user rate limit keyed
- * on the Authorization header, a per-IP backstop, and logs with the credentials redacted.
+ * A regional WAF web ACL on the API stage: AWS managed rule groups, a per-token rate limit keyed
+ * on the Authorization header (a coarse first line: the limit per user is the functions'), a
+ * per-IP backstop, and logs with the credentials redacted.
  */
 export class ApiFirewall extends Construct {
   public readonly webAcl: wafv2.CfnWebACL;
@@ -72,8 +77,8 @@ export class ApiFirewall extends Construct {
 
   constructor(scope: Construct, id: string, props: ApiFirewallProps) {
     super(scope, id);
-    const perIp = props.perIpLimitPer5Min ?? props.perUserLimitPer5Min * 5;
-    for (const [name, limit] of [['perUserLimitPer5Min', props.perUserLimitPer5Min], ['perIpLimitPer5Min', perIp]] as const) {
+    const perIp = props.perIpLimitPer5Min ?? props.perTokenLimitPer5Min * 5;
+    for (const [name, limit] of [['perTokenLimitPer5Min', props.perTokenLimitPer5Min], ['perIpLimitPer5Min', perIp]] as const) {
       if (!Number.isInteger(limit) || limit < 10 || limit > 2_000_000_000) throw new Error(`ApiFirewall: ${name} must be an integer from 10 to 2e9, got ${limit}`);
     }
     const stack = Stack.of(this);
@@ -90,18 +95,18 @@ export class ApiFirewall extends Construct {
         managed('AWSManagedRulesCommonRuleSet', 1, COUNTED_MANAGED_RULES.AWSManagedRulesCommonRuleSet),
         managed('AWSManagedRulesKnownBadInputsRuleSet', 2, COUNTED_MANAGED_RULES.AWSManagedRulesKnownBadInputsRuleSet),
         {
-          name: 'PerUserRateLimit',
+          name: 'PerTokenRateLimit',
           priority: 3,
           action: { block: {} },
           statement: {
             rateBasedStatement: {
-              limit: props.perUserLimitPer5Min,
+              limit: props.perTokenLimitPer5Min,
               evaluationWindowSec: 300,
               aggregateKeyType: 'CUSTOM_KEYS',
               customKeys: [{ header: { name: 'authorization', textTransformations: [{ priority: 0, type: 'NONE' }] } }],
             },
           },
-          visibilityConfig: visibility('PerUserRateLimit'),
+          visibilityConfig: visibility('PerTokenRateLimit'),
         },
         {
           name: 'PerIpRateLimit',

@@ -15,6 +15,19 @@ export interface UsagePlanSettings extends ThrottleSettings {
 /** A client app's name: lower case, a letter first, at most 31 characters (it is part of resource names). */
 export const CLIENT_NAME_PATTERN = /^[a-z][a-z0-9-]{0,30}$/;
 
+/**
+ * The limit per user (the ID token's `sub`) the functions enforce: at most `requests` per fixed
+ * window of `windowSeconds` (functions/core/src/limit.rs; docs/STACK.md has the arithmetic).
+ */
+export interface UserLimitSettings {
+  readonly requests: number;
+  readonly windowSeconds: number;
+}
+
+/** The bounds of userLimit, the same as the functions' (functions/core/src/limit.rs). */
+export const USER_LIMIT_MAX_REQUESTS = 1_000_000;
+export const USER_LIMIT_MAX_WINDOW_SECONDS = 86_400;
+
 /** Alarm thresholds; counts are per one-minute period. */
 export interface AlarmThresholds {
   readonly api5xxPerMinute: number;
@@ -72,8 +85,10 @@ export interface StageConfig {
    * the file's order: the first is the operator CLI's default (`make token` without CLIENT).
    */
   readonly clients: Readonly<Record<string, UsagePlanSettings>>;
-  /** WAF rate-based rule limit per Authorization header value per 5-minute window. */
+  /** WAF rate-based rule limit per Authorization header value (per token) per 5-minute window. */
   readonly wafRateLimitPer5Min: number;
+  /** The limit per user (per `sub`, whatever the token), enforced by the functions. */
+  readonly userLimit: UserLimitSettings;
   /**
    * Reserved concurrency of each function (the stage reserves this times the number of
    * functions); null leaves the functions unreserved. docs/STACK.md has the arithmetic.
@@ -168,6 +183,8 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
   }
   if ('usagePlan' in c) fail(`${w}.usagePlan`, 'is replaced by "clients", one usage plan per client app (docs/STACK.md, "Client apps")', c.usagePlan);
   const clients = parseClients(`${w}.clients`, c.clients);
+  const wafRateLimitPer5Min = positiveInt(`${w}.wafRateLimitPer5Min`, c.wafRateLimitPer5Min, 2_000_000_000);
+  const userLimit = parseUserLimit(`${w}.userLimit`, c.userLimit, wafRateLimitPer5Min);
   const a = object(`${w}.alarms`, c.alarms);
   const alarms: AlarmThresholds = {
     api5xxPerMinute: positiveInt(`${w}.alarms.api5xxPerMinute`, a.api5xxPerMinute),
@@ -205,7 +222,8 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
     throttle: stageThrottle,
     methodThrottles,
     clients,
-    wafRateLimitPer5Min: positiveInt(`${w}.wafRateLimitPer5Min`, c.wafRateLimitPer5Min, 2_000_000_000),
+    wafRateLimitPer5Min,
+    userLimit,
     reservedConcurrency: reserved as number | null,
     memoryMb,
     dynamodbWarmUp: c.dynamodbWarmUp as boolean,
@@ -240,6 +258,21 @@ function parseClients(where: string, raw: unknown): Readonly<Record<string, Usag
     clients[name] = usagePlan(`${where}.${name}`, plan);
   }
   return clients;
+}
+
+/**
+ * A stage's userLimit. It may allow at most the WAF's per-token limit over 5 minutes: a per-user
+ * limit looser than that would never be reached, as the WAF would block the token first.
+ */
+function parseUserLimit(where: string, raw: unknown, wafRateLimitPer5Min: number): UserLimitSettings {
+  const u = object(where, raw);
+  const requests = positiveInt(`${where}.requests`, u.requests, USER_LIMIT_MAX_REQUESTS);
+  const windowSeconds = positiveInt(`${where}.windowSeconds`, u.windowSeconds, USER_LIMIT_MAX_WINDOW_SECONDS);
+  const per5Min = (requests * 300) / windowSeconds;
+  if (per5Min > wafRateLimitPer5Min) {
+    fail(where, `must allow at most wafRateLimitPer5Min (${wafRateLimitPer5Min}) requests per 5 minutes, as the WAF blocks a token above that first; this allows ${Math.round(per5Min)}`, raw);
+  }
+  return { requests, windowSeconds };
 }
 
 /** An AWS region name such as us-east-1 or ap-southeast-2. */

@@ -9,12 +9,14 @@ export interface TableSpec {
   readonly partitionKey: string;
   readonly sortKey: string;
   readonly timeToLiveAttribute: string;
+  /** The partition key prefix of the per-user limit's counters (`LIMIT#<sub>`). */
+  readonly userLimitPartitionPrefix: string;
   readonly billingMode: 'PAY_PER_REQUEST';
 }
 
 export function loadTableSpec(file: string): TableSpec {
   const raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  for (const key of ['partitionKey', 'sortKey', 'timeToLiveAttribute'] as const) {
+  for (const key of ['partitionKey', 'sortKey', 'timeToLiveAttribute', 'userLimitPartitionPrefix'] as const) {
     if (typeof raw[key] !== 'string' || raw[key] === '') throw new Error(`${file}: ${key} must be a non-empty string, got ${JSON.stringify(raw[key])}`);
   }
   if (raw.billingMode !== 'PAY_PER_REQUEST') throw new Error(`${file}: billingMode must be PAY_PER_REQUEST, got ${JSON.stringify(raw.billingMode)}`);

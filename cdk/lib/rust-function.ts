@@ -13,9 +13,6 @@ import { LOG_GROUP_KMS_SKIP, skipCheckov } from './compliance';
  */
 export const DEFAULT_TIMEOUT = Duration.seconds(10);
 
-/** DynamoDB actions that only read; any other action also needs the table key to encrypt. */
-const READ_ACTIONS = new Set(['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:ConditionCheckItem', 'dynamodb:DescribeTable']);
-
 export interface RustFunctionProps {
   /** The function's name in the contract (x-function) and the crate name. */
   readonly functionName: string;
@@ -31,6 +28,12 @@ export interface RustFunctionProps {
   readonly dynamodbWarmUp?: boolean;
   /** The only DynamoDB actions the function may take, on the table's ARN. */
   readonly dynamodbActions: readonly string[];
+  /**
+   * The per-user limit (USER_LIMIT_REQUESTS, USER_LIMIT_WINDOW_SECONDS) and the partition key
+   * prefix of its counters: the role may also UpdateItem on the table where every partition key
+   * it touches starts with that prefix (dynamodb:LeadingKeys), and nowhere else.
+   */
+  readonly userLimit: { readonly requests: number; readonly windowSeconds: number; readonly counterPartitionPrefix: string };
   /**
    * @default 256
    */
@@ -78,6 +81,14 @@ export class RustFunction extends Construct {
       throw new Error(`${props.functionName}: dynamodbActions must be explicit "dynamodb:Action" names, got ${JSON.stringify(props.dynamodbActions)}`);
     }
 
+    const { requests, windowSeconds, counterPartitionPrefix } = props.userLimit;
+    if (![requests, windowSeconds].every((n) => Number.isInteger(n) && n >= 1)) {
+      throw new Error(`${props.functionName}: userLimit must be whole numbers of at least 1, got ${JSON.stringify(props.userLimit)}`);
+    }
+    if (!/^[A-Z][A-Z-]*#$/.test(counterPartitionPrefix)) {
+      throw new Error(`${props.functionName}: the counter partition prefix must read like LIMIT#, got ${JSON.stringify(counterPartitionPrefix)}`);
+    }
+
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
@@ -90,13 +101,23 @@ export class RustFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
     props.table.grant(this.role, ...props.dynamodbActions);
+    // The per-user limit's counter: one conditional UpdateItem per request, only on items whose
+    // partition key starts with the counter prefix (docs/STACK.md, assumptions).
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'UserLimitCounter',
+        actions: ['dynamodb:UpdateItem'],
+        resources: [props.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${counterPartitionPrefix}*`] } },
+      }),
+    );
     const key = props.table.encryptionKey;
     if (key) {
-      // DynamoDB calls KMS on the caller's behalf; allow it only through DynamoDB.
-      const writes = props.dynamodbActions.some((a) => !READ_ACTIONS.has(a));
+      // DynamoDB calls KMS on the caller's behalf; allow it only through DynamoDB. Every role
+      // writes (its per-user limit counter at least), so every role may also encrypt.
       this.role.addToPrincipalPolicy(
         new iam.PolicyStatement({
-          actions: ['kms:Decrypt', 'kms:DescribeKey', ...(writes ? ['kms:Encrypt', 'kms:GenerateDataKey'] : [])],
+          actions: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
           resources: [key.keyArn],
           conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Stack.of(this).region}.amazonaws.com` } },
         }),
@@ -118,7 +139,12 @@ export class RustFunction extends Construct {
       applicationLogLevelV2: props.applicationLogLevel ?? lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       logGroup: this.logGroup,
-      environment: { TABLE_NAME: props.table.tableName, DYNAMODB_WARM_UP: String(props.dynamodbWarmUp ?? true) },
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        DYNAMODB_WARM_UP: String(props.dynamodbWarmUp ?? true),
+        USER_LIMIT_REQUESTS: String(requests),
+        USER_LIMIT_WINDOW_SECONDS: String(windowSeconds),
+      },
     });
   }
 }

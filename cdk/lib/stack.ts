@@ -137,6 +137,7 @@ export class SecureServerlessBackendStack extends Stack {
       ...(props.buildMissingArtifacts ? { buildDir: root } : {}),
     });
 
+    const tableSpec = loadTableSpec(path.join(root, 'api', 'table.json'));
     const secondary = props.secondaryOf;
     const regions = c.regions;
     if (regions !== null && !secondary && !props.replicas) throw new Error(`${id}: stage ${props.stage} lists regions ${regions.join(', ')} but the stack got no replicas (build it with buildStageStacks)`);
@@ -146,7 +147,7 @@ export class SecureServerlessBackendStack extends Stack {
       this.userPool = secondary.primary.userPool;
     } else {
       this.itemsTable = new ItemsTable(this, 'Items', {
-        spec: loadTableSpec(path.join(root, 'api', 'table.json')),
+        spec: tableSpec,
         removalPolicy,
         encryption: c.tableEncryption,
         ...(props.replicas ? { replicas: props.replicas } : {}),
@@ -206,6 +207,7 @@ export class SecureServerlessBackendStack extends Stack {
         architecture: arch,
         table: this.table,
         dynamodbActions: op.dynamodbActions,
+        userLimit: { ...c.userLimit, counterPartitionPrefix: tableSpec.userLimitPartitionPrefix },
         memorySize: c.memoryMb,
         dynamodbWarmUp: c.dynamodbWarmUp,
         ...(c.reservedConcurrency !== null ? { reservedConcurrentExecutions: c.reservedConcurrency } : {}),
@@ -222,7 +224,7 @@ export class SecureServerlessBackendStack extends Stack {
       });
       skipCheckov(fn.function, 'CKV_AWS_116', 'Invoked synchronously by API Gateway only; a dead-letter queue applies to asynchronous invocations.');
       skipCheckov(fn.function, 'CKV_AWS_117', 'The function reaches only DynamoDB, CloudWatch and X-Ray public endpoints over TLS with IAM; a VPC would add NAT/endpoint cost and cold-start time without narrowing access.');
-      skipCheckov(fn.function, 'CKV_AWS_173', 'The environment holds only the table name and the warm-up switch, neither a secret; Lambda encrypts environment variables at rest with an AWS managed key.');
+      skipCheckov(fn.function, 'CKV_AWS_173', 'The environment holds only the table name, the warm-up switch and the per-user limit, none a secret; Lambda encrypts environment variables at rest with an AWS managed key.');
       if (c.reservedConcurrency === null) {
         skipCheckov(fn.function, 'CKV_AWS_115', 'No reserved concurrency in this stage by the stage setting "reservedConcurrency" (config/stages.json): new accounts have too little concurrency to reserve; staging and prod reserve it.');
       }
@@ -252,7 +254,7 @@ export class SecureServerlessBackendStack extends Stack {
 
     new ApiFirewall(this, 'Firewall', {
       stage: this.api.stage,
-      perUserLimitPer5Min: c.wafRateLimitPer5Min,
+      perTokenLimitPer5Min: c.wafRateLimitPer5Min,
       logRetention,
       removalPolicy,
     });

@@ -75,6 +75,25 @@ describe('config/stages.json', () => {
     const ok = parseStageConfig('prod', bad({ clients: { 'a-1': plan, ['b'.repeat(31)]: plan } }));
     assert.deepEqual(Object.keys(ok.clients), ['a-1', 'b'.repeat(31)], 'hyphens, digits and 31 characters are fine');
   });
+
+  it('takes a userLimit of positive whole numbers within bounds and under the WAF limit', () => {
+    const bad = (userLimit: unknown) => ({ ...RAW.stages.prod, userLimit });
+    for (const stage of STAGE_NAMES) {
+      const c = loadStageConfig(FILE, stage);
+      assert.deepEqual(Object.keys(RAW.stages[stage].userLimit).sort(), ['requests', 'windowSeconds'], stage);
+      assert.ok((c.userLimit.requests * 300) / c.userLimit.windowSeconds <= c.wafRateLimitPer5Min, `${stage}: the WAF is the looser, coarse line`);
+    }
+    assert.deepEqual(parseStageConfig('prod', bad({ requests: 1, windowSeconds: 86400 })).userLimit, { requests: 1, windowSeconds: 86400 });
+    assert.throws(() => parseStageConfig('prod', bad(undefined)), /stages\.prod\.userLimit: must be an object \(got undefined\)/);
+    assert.throws(() => parseStageConfig('prod', bad({ requests: 0, windowSeconds: 60 })), /stages\.prod\.userLimit\.requests: must be an integer from 1 to 1000000 \(got 0\)/);
+    assert.throws(() => parseStageConfig('prod', bad({ requests: 1.5, windowSeconds: 60 })), /userLimit\.requests: must be an integer from 1 to 1000000 \(got 1\.5\)/);
+    assert.throws(() => parseStageConfig('prod', bad({ requests: 10, windowSeconds: 86401 })), /userLimit\.windowSeconds: must be an integer from 1 to 86400 \(got 86401\)/);
+    assert.throws(() => parseStageConfig('prod', bad({ requests: 10, windowSeconds: '60' })), /userLimit\.windowSeconds: must be an integer from 1 to 86400 \(got "60"\)/);
+    assert.throws(
+      () => parseStageConfig('prod', bad({ requests: 1000, windowSeconds: 60 })),
+      /stages\.prod\.userLimit: must allow at most wafRateLimitPer5Min \(3000\) requests per 5 minutes, as the WAF blocks a token above that first; this allows 5000 \(got \{"requests":1000,"windowSeconds":60\}\)/,
+    );
+  });
 });
 
 describe('who hears the alarms', () => {

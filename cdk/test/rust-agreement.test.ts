@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { parseContract } from '../lib/contract';
+import { USER_LIMIT_MAX_REQUESTS, USER_LIMIT_MAX_WINDOW_SECONDS } from '../lib/config';
 import { DEFAULT_TIMEOUT } from '../lib/rust-function';
 import { REPO_ROOT } from './helpers';
 
@@ -178,5 +179,18 @@ describe('the function timeout', () => {
     const m = /pub const FUNCTION_TIMEOUT: Duration = Duration::from_secs\((\d+)\);/.exec(source);
     assert.ok(m, 'functions/core/src/config.rs declares FUNCTION_TIMEOUT in whole seconds');
     assert.equal(DEFAULT_TIMEOUT.toSeconds(), Number(m[1]));
+  });
+});
+
+describe('the per-user limit', () => {
+  it('has the bounds the functions accept (items_core::limit::MAX_REQUESTS, MAX_WINDOW_SECONDS)', () => {
+    const source = readFileSync(path.join(REPO_ROOT, 'functions', 'core', 'src', 'limit.rs'), 'utf8');
+    const bound = (name: string) => {
+      const m = new RegExp(`pub const ${name}: u32 = ([\\d_]+);`).exec(source);
+      assert.ok(m, `functions/core/src/limit.rs declares ${name}`);
+      return Number(m[1].replace(/_/g, ''));
+    };
+    assert.equal(USER_LIMIT_MAX_REQUESTS, bound('MAX_REQUESTS'));
+    assert.equal(USER_LIMIT_MAX_WINDOW_SECONDS, bound('MAX_WINDOW_SECONDS'));
   });
 });

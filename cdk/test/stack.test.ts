@@ -48,7 +48,7 @@ for (const stage of ['dev', 'prod']) {
   describe(`stack for ${stage}`, () => {
     const { template } = synthStage(stage);
 
-    it('declares one function per contract operation: provided.al2023, bootstrap, arm64, X-Ray, JSON logs, 10 s, only TABLE_NAME', () => {
+    it('declares one function per contract operation: provided.al2023, bootstrap, arm64, X-Ray, JSON logs, 10 s, only the table, warm-up and user limit', () => {
       template.resourceCountIs('AWS::Lambda::Function', EXPECTED.length);
       for (const op of EXPECTED) {
         const id = functionLogicalId(stage, op.fn);
@@ -62,12 +62,14 @@ for (const stage of ['dev', 'prod']) {
           {
             Runtime: 'provided.al2023', Handler: 'bootstrap', Architectures: ['arm64'], MemorySize: config.memoryMb,
             Timeout: 10, TracingConfig: { Mode: 'Active' }, LogFormat: 'JSON',
-            ApplicationLogLevel: 'INFO', EnvironmentKeys: ['TABLE_NAME', 'DYNAMODB_WARM_UP'],
+            ApplicationLogLevel: 'INFO', EnvironmentKeys: ['TABLE_NAME', 'DYNAMODB_WARM_UP', 'USER_LIMIT_REQUESTS', 'USER_LIMIT_WINDOW_SECONDS'],
           },
           `${op.fn} settings`,
         );
         assert.match(props.Environment.Variables.TABLE_NAME.Ref, /^ItemsTable/, `${op.fn} TABLE_NAME is the items table`);
         assert.equal(props.Environment.Variables.DYNAMODB_WARM_UP, String(config.dynamodbWarmUp), `${op.fn} DYNAMODB_WARM_UP is the stage setting`);
+        assert.equal(props.Environment.Variables.USER_LIMIT_REQUESTS, String(config.userLimit.requests), `${op.fn} USER_LIMIT_REQUESTS is the stage setting`);
+        assert.equal(props.Environment.Variables.USER_LIMIT_WINDOW_SECONDS, String(config.userLimit.windowSeconds), `${op.fn} USER_LIMIT_WINDOW_SECONDS is the stage setting`);
         assert.match(props.LoggingConfig.LogGroup.Ref, new RegExp(`LogGroup`), `${op.fn} logs to its explicit log group`);
         if (config.reservedConcurrency === null) assert.equal(props.ReservedConcurrentExecutions, undefined);
         else assert.equal(props.ReservedConcurrentExecutions, config.reservedConcurrency, `${op.fn} reserved concurrency`);
@@ -79,8 +81,27 @@ for (const stage of ['dev', 'prod']) {
         const fnId = functionLogicalId(stage, op.fn);
         const logGroupId = template.toJSON().Resources[fnId].Properties.LoggingConfig.LogGroup.Ref;
         const statements = roleStatements(stage, fnId);
-        const dynamo = statements.filter((s) => asList(s.Action).some((a: string) => a.startsWith('dynamodb:')));
-        assert.equal(dynamo.length, 1, `${op.fn}: one DynamoDB statement`);
+        const counter = statements.filter((s) => s.Sid === 'UserLimitCounter');
+        const dynamo = statements.filter((s) => s.Sid !== 'UserLimitCounter' && asList(s.Action).some((a: string) => a.startsWith('dynamodb:')));
+        assert.equal(dynamo.length, 1, `${op.fn}: one DynamoDB statement for its route`);
+        assert.equal(dynamo[0].Condition, undefined, `${op.fn}: the route's statement is the table's, unconditioned`);
+        // The per-user limit's counter: UpdateItem alone, on the table alone, and only where every
+        // partition key the request touches starts with the counter prefix of api/table.json.
+        assert.equal(counter.length, 1, `${op.fn}: one statement for the limit counter`);
+        const { Resource: counterResource, ...counterRest } = counter[0];
+        assert.deepEqual(
+          counterRest,
+          {
+            Sid: 'UserLimitCounter',
+            Action: 'dynamodb:UpdateItem',
+            Effect: 'Allow',
+            Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${TABLE_SPEC.userLimitPartitionPrefix}*`] } },
+          },
+          `${op.fn}: the counter grant is UpdateItem limited to its key prefix`,
+        );
+        assert.deepEqual(Object.keys(counterResource), ['Fn::GetAtt'], `${op.fn}: one resource`);
+        assert.match(counterResource['Fn::GetAtt'][0], /^ItemsTable/, `${op.fn}: the counter grant is on the items table ARN only`);
+        assert.equal(counterResource['Fn::GetAtt'][1], 'Arn');
         assert.deepEqual([...asList(dynamo[0].Action)].sort(), op.actions, `${op.fn}: exact DynamoDB actions from x-dynamodb-actions`);
         const dynamoResources = asList(dynamo[0].Resource);
         assert.equal(dynamoResources.length, 1, `${op.fn}: one resource, the table ARN`);
@@ -99,11 +120,12 @@ for (const stage of ['dev', 'prod']) {
         const kms = statements.filter((s) => asList(s.Action).some((a: string) => a.startsWith('kms:')));
         if (config.tableEncryption === 'CUSTOMER_MANAGED') {
           assert.equal(kms.length, 1, `${op.fn}: KMS through DynamoDB only`);
+          assert.deepEqual([...asList(kms[0].Action)].sort(), ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'], `${op.fn}: every role writes its counter`);
           assert.deepEqual(kms[0].Condition, { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['dynamodb.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } });
         } else {
           assert.equal(kms.length, 0, `${op.fn}: no KMS permission with an AWS owned key`);
         }
-        assert.equal(statements.length, 3 + kms.length, `${op.fn}: logs, DynamoDB, X-Ray${kms.length ? ', KMS' : ''} and nothing else`);
+        assert.equal(statements.length, 4 + kms.length, `${op.fn}: logs, DynamoDB, the limit counter, X-Ray${kms.length ? ', KMS' : ''} and nothing else`);
       }
     });
 

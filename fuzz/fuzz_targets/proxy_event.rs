@@ -24,7 +24,8 @@ use items_core::clock::Timestamp;
 use items_core::domain::{Item, ItemId, ItemPatch, Owner};
 use items_core::idempotency::{Claim, Fingerprint, IdempotencyKey, StoredResponse};
 use items_core::store::{Expect, Page, StoreError};
-use items_core::{App, IdempotencyStore, ItemStore, Route, auth, telemetry};
+use items_core::limit::{UserLimit, Window};
+use items_core::{App, IdempotencyStore, ItemStore, Route, UserLimitStore, auth, telemetry};
 use lambda_http::http::header;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
@@ -92,6 +93,12 @@ impl IdempotencyStore for EmptyStore {
     }
 }
 
+impl UserLimitStore for EmptyStore {
+    async fn count_request(&self, _: &Owner, _: Window, _: u32) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+}
+
 /// Runs a future whose every await is immediately ready (the store above never waits). A
 /// future that stayed pending would spin here, which libFuzzer reports as a timeout.
 fn run<F: Future>(future: F) -> F::Output {
@@ -138,7 +145,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(Owner::parse(owner.as_str()).as_ref(), Some(&owner));
     }
     let route = Route::ALL[usize::from(*selector) % Route::ALL.len()];
-    let app = App::new(EmptyStore);
+    let app = App::new(EmptyStore).with_user_limit(UserLimit::new(10, 60).expect("a limit"));
     let Ok(response) = run(app.handle(route, request));
     let status = response.status().as_u16();
     assert!(

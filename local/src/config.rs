@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Parser;
+use items_core::limit::{MAX_REQUESTS, MAX_WINDOW_SECONDS, UserLimit};
 use serde::Deserialize;
 
 /// The stages file of this checkout, used when neither `--stages-file` nor
@@ -242,6 +243,44 @@ impl<'de> serde::de::Visitor<'de> for OneStage<'_> {
     }
 }
 
+/// The stage's per-user limit (`userLimit` in the stages file), as the functions enforce it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserLimitSetting {
+    pub requests: u32,
+    pub window_seconds: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StageUserLimit {
+    user_limit: UserLimitSetting,
+}
+
+impl UserLimitSetting {
+    /// The `stage` entry's `userLimit` of a stages file's text.
+    pub fn from_stages_json(text: &str, stage: &str) -> Result<Self, String> {
+        let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let entry = doc
+            .pointer(&format!("/stages/{stage}"))
+            .ok_or_else(|| format!("it has no stage {stage:?}"))?;
+        serde_json::from_value::<StageUserLimit>(entry.clone())
+            .map(|s| s.user_limit)
+            .map_err(|e| format!("stage {stage:?}: {e}"))
+    }
+
+    /// The limit the core enforces; one sentence when a number is out of its bounds.
+    pub fn limit(self) -> Result<UserLimit, String> {
+        UserLimit::new(self.requests, self.window_seconds).ok_or_else(|| {
+            format!(
+                "the user limit must be 1 to {MAX_REQUESTS} requests per 1 to \
+                 {MAX_WINDOW_SECONDS} seconds, not {} per {}",
+                self.requests, self.window_seconds
+            )
+        })
+    }
+}
+
 /// The environment variable of `--dynamodb-endpoint`.
 pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
 /// Environment only (never a flag, so that it never shows in a process list): a fixed signing
@@ -292,6 +331,12 @@ pub struct Cli {
     /// The API reference page served at /_local/docs [default: target/docs/index.html, built by make docs]
     #[arg(long, env = "LOCAL_DOCS_PAGE", value_name = "PATH")]
     pub docs_page: Option<PathBuf>,
+    /// Per-user limit: requests per window
+    #[arg(long, env = "LOCAL_USER_LIMIT_REQUESTS", value_name = "N")]
+    pub user_limit_requests: Option<u32>,
+    /// Per-user limit: window length, seconds
+    #[arg(long, env = "LOCAL_USER_LIMIT_WINDOW", value_name = "S")]
+    pub user_limit_window: Option<u32>,
     /// Ignore the stage's per-method throttles (the variable: 1 or true)
     #[arg(long, env = "LOCAL_NO_METHOD_THROTTLES", value_parser = clap::builder::BoolishValueParser::new())]
     pub no_method_throttles: bool,
@@ -349,6 +394,8 @@ pub struct Settings {
     pub stages_file: PathBuf,
     pub stage: String,
     pub limits: Limits,
+    /// The per-user limit the functions enforce (the stage's `userLimit`).
+    pub user_limit: UserLimit,
     /// A fixed signing secret (hex, at least 32 bytes), so that tokens and API keys survive a
     /// reload in `make dev` and tests can sign tokens of their own. Random when absent.
     pub jwt_secret: Option<Vec<u8>>,
@@ -370,8 +417,21 @@ impl Settings {
                 path: path.clone(),
                 source,
             })?;
-        let mut limits = Limits::from_stages_json(&text, &cli.stage)
+        let mut limits = Limits::from_stages_json(&text, &cli.stage).map_err(|detail| {
+            ConfigError::StagesInvalid {
+                path: path.clone(),
+                detail,
+            }
+        })?;
+        let mut user_limit = UserLimitSetting::from_stages_json(&text, &cli.stage)
             .map_err(|detail| ConfigError::StagesInvalid { path, detail })?;
+        if let Some(v) = cli.user_limit_requests {
+            user_limit.requests = v;
+        }
+        if let Some(v) = cli.user_limit_window {
+            user_limit.window_seconds = v;
+        }
+        let user_limit = user_limit.limit().map_err(usage)?;
         if let Some(v) = cli.throttle_rate {
             limits.throttle.rate_limit = v;
         }
@@ -413,6 +473,7 @@ impl Settings {
             stages_file,
             stage: cli.stage,
             limits,
+            user_limit,
             jwt_secret,
             docs_page: cli
                 .docs_page
@@ -430,7 +491,8 @@ mod tests {
         "methodThrottles":{"POST /v1/items":{"rateLimit":20,"burstLimit":40}},
         "clients":{
             "web":{"rateLimit":10,"burstLimit":20,"quotaLimit":10000,"quotaPeriod":"DAY"},
-            "mobile":{"rateLimit":5,"burstLimit":5,"quotaLimit":300,"quotaPeriod":"MONTH"}}},
+            "mobile":{"rateLimit":5,"burstLimit":5,"quotaLimit":300,"quotaPeriod":"MONTH"}},
+        "userLimit":{"requests":150,"windowSeconds":60}},
         "prod":{"clients":"not read"}}}"#;
 
     #[test]
@@ -484,6 +546,28 @@ mod tests {
     fn the_checkout_stages_file_has_a_dev_entry() {
         let text = std::fs::read_to_string(DEFAULT_STAGES_FILE).expect("config/stages.json");
         Limits::from_stages_json(&text, "dev").expect("dev limits");
+        UserLimitSetting::from_stages_json(&text, "dev")
+            .expect("dev user limit")
+            .limit()
+            .expect("within bounds");
+    }
+
+    #[test]
+    fn the_user_limit_comes_from_the_stage_unless_overridden() {
+        let l = UserLimitSetting::from_stages_json(STAGES, "dev").expect("user limit");
+        assert_eq!(
+            l,
+            UserLimitSetting {
+                requests: 150,
+                window_seconds: 60
+            }
+        );
+        let cli = parse(&["--user-limit-requests", "2", "--user-limit-window=5"]).expect("cli");
+        let s = Settings::from_cli(cli, |_| None).expect("settings");
+        assert_eq!(s.user_limit, UserLimit::new(2, 5).expect("limit"));
+        let cli = parse(&["--user-limit-requests", "0"]).expect("cli");
+        let e = Settings::from_cli(cli, |_| None).expect_err("zero requests");
+        assert!(e.to_string().contains("not 0 per"), "{e}");
     }
 
     /// What the command line `args` makes, with the endpoint on the command line so that the

@@ -120,7 +120,8 @@ pub async fn start(settings: &Settings) -> Result<Started, StartError> {
     };
     let client = items_core::config::dynamodb_local_client(&settings.dynamodb_endpoint)?;
     let table_created = ensure_table(&client, &settings.dynamodb_endpoint, &settings.table).await?;
-    let app = App::new(DynamoStore::new(client, settings.table.clone()));
+    let app = App::new(DynamoStore::new(client, settings.table.clone()))
+        .with_user_limit(settings.user_limit);
     let gateway = Gateway::new(
         &contract,
         responses,

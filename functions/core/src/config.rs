@@ -11,6 +11,8 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, ProvideCredentials, Region};
 
+use crate::limit::{self, UserLimit};
+
 /// The table a function works on; set by the stack.
 pub const TABLE_NAME_VAR: &str = "TABLE_NAME";
 
@@ -30,10 +32,22 @@ pub const MAX_CALLS_PER_REQUEST: u32 = 3;
 /// errors retried, this many attempts in all.
 pub const MAX_ATTEMPTS: u32 = 3;
 
-// A request gives up (503) inside the function's timeout, never the other way round.
+/// The per-user limit's counter call (`crate::limit`), which runs before the handler's calls: one
+/// attempt of it, and the whole call with its retries (a quick throttle is retried inside it; a
+/// slow attempt is not). What is left of the function's timeout after the handler's calls; a
+/// shorter attempt timeout turned a DynamoDB that had just restarted, slow for its first
+/// requests, into 503s (local/tests/reliability/faults.rs).
+pub const LIMIT_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(900);
+pub const LIMIT_OPERATION_TIMEOUT: Duration = Duration::from_millis(900);
+
+// A request gives up (503) inside the function's timeout, never the other way round: the counter
+// call, then the handler's calls one after the other.
 const _: () = assert!(
-    OPERATION_TIMEOUT.as_millis() * (MAX_CALLS_PER_REQUEST as u128) < FUNCTION_TIMEOUT.as_millis()
+    LIMIT_OPERATION_TIMEOUT.as_millis()
+        + OPERATION_TIMEOUT.as_millis() * (MAX_CALLS_PER_REQUEST as u128)
+        < FUNCTION_TIMEOUT.as_millis()
 );
+const _: () = assert!(LIMIT_ATTEMPT_TIMEOUT.as_millis() <= LIMIT_OPERATION_TIMEOUT.as_millis());
 const _: () = assert!(ATTEMPT_TIMEOUT.as_millis() <= OPERATION_TIMEOUT.as_millis());
 
 #[derive(thiserror::Error, PartialEq, Eq)]
@@ -49,6 +63,8 @@ pub enum ConfigError {
     MissingCredentials,
     #[error("{0} must be `true` or `false`, not {1:?}")]
     NotABoolean(&'static str, String),
+    #[error("{0} must be a whole number from 1 to {1} (the stage's `userLimit`), not {2}")]
+    BadUserLimit(&'static str, u32, String),
     #[error("the TLS settings of the DynamoDB client were refused: {0}")]
     Tls(String),
 }
@@ -68,6 +84,50 @@ pub const WARM_UP_VAR: &str = "DYNAMODB_WARM_UP";
 
 pub fn warm_up() -> Result<bool, ConfigError> {
     flag(WARM_UP_VAR, env_var(WARM_UP_VAR), true)
+}
+
+/// The per-user limit's requests per window and window length in seconds (`crate::limit`); the
+/// stack sets both from the stage's `userLimit` in `config/stages.json`. Required: a function
+/// without them would serve every caller without a limit.
+pub const USER_LIMIT_REQUESTS_VAR: &str = "USER_LIMIT_REQUESTS";
+pub const USER_LIMIT_WINDOW_VAR: &str = "USER_LIMIT_WINDOW_SECONDS";
+
+pub fn user_limit() -> Result<UserLimit, ConfigError> {
+    user_limit_of(
+        env_var(USER_LIMIT_REQUESTS_VAR),
+        env_var(USER_LIMIT_WINDOW_VAR),
+    )
+}
+
+fn user_limit_of(
+    requests: Option<String>,
+    window_seconds: Option<String>,
+) -> Result<UserLimit, ConfigError> {
+    let number = |name: &'static str, max: u32, value: Option<String>| {
+        value
+            .as_deref()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .filter(|v| (1..=max).contains(v))
+            .ok_or_else(|| {
+                let shown = value
+                    .as_ref()
+                    .map_or("unset".to_owned(), |v| format!("{v:?}"));
+                ConfigError::BadUserLimit(name, max, shown)
+            })
+    };
+    let requests = number(USER_LIMIT_REQUESTS_VAR, limit::MAX_REQUESTS, requests)?;
+    let window = number(
+        USER_LIMIT_WINDOW_VAR,
+        limit::MAX_WINDOW_SECONDS,
+        window_seconds,
+    )?;
+    UserLimit::new(requests, window).ok_or_else(|| {
+        ConfigError::BadUserLimit(
+            USER_LIMIT_REQUESTS_VAR,
+            limit::MAX_REQUESTS,
+            requests.to_string(),
+        )
+    })
 }
 
 /// An environment variable that is set and not blank.
@@ -317,6 +377,48 @@ mod tests {
                 .to_string()
                 .contains("AWS_ACCESS_KEY_ID")
         );
+    }
+
+    #[test]
+    fn the_user_limit_takes_only_positive_bounded_whole_numbers() {
+        let some = |v: &str| Some(v.to_owned());
+        assert_eq!(
+            user_limit_of(some("120"), some("60")),
+            Ok(UserLimit::new(120, 60).expect("limit"))
+        );
+        for (requests, window, bad_var, bad_value) in [
+            (None, some("60"), USER_LIMIT_REQUESTS_VAR, None),
+            (some("120"), None, USER_LIMIT_WINDOW_VAR, None),
+            (some("0"), some("60"), USER_LIMIT_REQUESTS_VAR, some("0")),
+            (some("-1"), some("60"), USER_LIMIT_REQUESTS_VAR, some("-1")),
+            (
+                some("1.5"),
+                some("60"),
+                USER_LIMIT_REQUESTS_VAR,
+                some("1.5"),
+            ),
+            (some("120"), some("0"), USER_LIMIT_WINDOW_VAR, some("0")),
+            (
+                some("120"),
+                some("86401"),
+                USER_LIMIT_WINDOW_VAR,
+                some("86401"),
+            ),
+            (
+                some("1000001"),
+                some("60"),
+                USER_LIMIT_REQUESTS_VAR,
+                some("1000001"),
+            ),
+        ] {
+            let err = user_limit_of(requests.clone(), window.clone()).expect_err("refused");
+            assert!(
+                matches!(&err, ConfigError::BadUserLimit(var, _, value)
+                    if *var == bad_var && *value == bad_value.map_or("unset".to_owned(), |v| format!("{v:?}"))),
+                "{requests:?}/{window:?}: {err}"
+            );
+            assert!(err.to_string().starts_with(bad_var), "{err}");
+        }
     }
 
     #[test]

@@ -75,6 +75,8 @@ pub enum ProblemKind {
     PayloadTooLarge,
     UnsupportedMediaType,
     IdempotencyKeyReused,
+    /// Over the caller's per-user limit (`crate::limit`).
+    UserRateLimited,
     Unavailable,
     Internal,
 }
@@ -90,6 +92,7 @@ impl ProblemKind {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::UserRateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -106,12 +109,13 @@ impl ProblemKind {
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::IdempotencyKeyReused => "idempotency-key-reused",
+            Self::UserRateLimited => "user-rate-limited",
             Self::Unavailable => "service-unavailable",
             Self::Internal => "internal-error",
         }
     }
 
-    fn title(self) -> &'static str {
+    pub fn title(self) -> &'static str {
         match self {
             Self::Validation => "Your request is not valid",
             Self::MalformedJson => "Your request body is not valid JSON",
@@ -122,6 +126,7 @@ impl ProblemKind {
             Self::PayloadTooLarge => "Payload too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::IdempotencyKeyReused => "Idempotency key reused with a different request",
+            Self::UserRateLimited => "Too many requests from this user",
             Self::Unavailable => "Service unavailable",
             Self::Internal => "Internal server error",
         }
@@ -180,6 +185,21 @@ impl Problem {
         Self {
             retry_after: Some(retry_after),
             ..Self::new(ProblemKind::Unavailable, "")
+        }
+    }
+
+    /// The caller has made `requests` requests in this window of `window_seconds`; the window
+    /// ends in `retry_after` seconds.
+    pub fn user_rate_limited(requests: u32, window_seconds: u32, retry_after: u32) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                ProblemKind::UserRateLimited,
+                format!(
+                    "each user may make {requests} requests every {window_seconds} seconds; \
+                     retry after {retry_after} seconds"
+                ),
+            )
         }
     }
 

@@ -9,13 +9,14 @@ pub mod domain;
 pub mod events;
 pub mod http;
 pub mod idempotency;
+pub mod limit;
 pub mod routes;
 pub mod store;
 pub mod table;
 pub mod telemetry;
 
 pub use routes::{App, Route};
-pub use store::{DynamoStore, IdempotencyStore, ItemStore};
+pub use store::{DynamoStore, IdempotencyStore, ItemStore, UserLimitStore};
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,8 +24,8 @@ use std::time::Instant;
 
 use routes::handler::{self, Handler};
 
-/// A route function's whole `main`: logging, the DynamoDB client and table from the
-/// environment, the connection warm-up when [`config::warm_up`] says so, then the Lambda
+/// A route function's whole `main`: logging, the DynamoDB client, the table and the per-user
+/// limit from the environment, the connection warm-up when [`config::warm_up`] says so, then the Lambda
 /// runtime loop. A missing or malformed setting fails the cold start with one sentence naming
 /// it. A failed warm-up only logs a warning: the first request then connects, as it would with
 /// the warm-up off.
@@ -47,6 +48,7 @@ async fn serve<H: Handler>() -> Result<(), lambda_http::Error> {
     let route = H::ROUTE;
     telemetry::init();
     let store = DynamoStore::new(config::dynamodb_client().await?, config::table_name()?);
+    let user_limit = config::user_limit()?;
     if config::warm_up()? {
         let started = Instant::now();
         let outcome = store.warm_up(route.warm_up_call()).await;
@@ -65,6 +67,6 @@ async fn serve<H: Handler>() -> Result<(), lambda_http::Error> {
             ),
         }
     }
-    let app = App::new(store);
+    let app = App::new(store).with_user_limit(user_limit);
     lambda_http::run(lambda_http::service_fn(|req| app.handle_as::<H>(req))).await
 }

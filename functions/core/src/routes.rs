@@ -20,7 +20,8 @@ use crate::cursor::Cursor;
 use crate::domain::{Item, ItemId, ItemPatch, NewItem, Version};
 use crate::http::{self as h, IfMatch, Problem, ProblemKind};
 use crate::idempotency::{self, Created, Fingerprint, IdempotencyKey, Refused, StoredResponse};
-use crate::store::{Expect, IdempotencyStore, ItemStore, StoreError, WarmUpCall};
+use crate::limit::UserLimit;
+use crate::store::{Expect, IdempotencyStore, ItemStore, StoreError, UserLimitStore, WarmUpCall};
 use crate::telemetry;
 
 /// The routes, one per Lambda function. Which method and path each serves is the contract's
@@ -126,11 +127,13 @@ struct ItemPage {
     next_cursor: Option<String>,
 }
 
-/// The application: a store, a clock and the handlers over them.
+/// The application: a store, a clock, the per-user limit and the handlers over them.
 #[derive(Debug, Clone)]
 pub struct App<S, C = SystemClock> {
     pub store: S,
     pub clock: C,
+    /// None: no per-user limit (tests of other behaviour; every function sets one).
+    pub user_limit: Option<UserLimit>,
 }
 
 impl<S> App<S> {
@@ -142,11 +145,24 @@ impl<S> App<S> {
 
 impl<S, C> App<S, C> {
     pub fn with_clock(store: S, clock: C) -> Self {
-        Self { store, clock }
+        Self {
+            store,
+            clock,
+            user_limit: None,
+        }
+    }
+
+    /// The same application, counting every caller's requests against `limit`.
+    #[must_use]
+    pub fn with_user_limit(self, limit: UserLimit) -> Self {
+        Self {
+            user_limit: Some(limit),
+            ..self
+        }
     }
 }
 
-impl<S: ItemStore + IdempotencyStore, C: Clock> App<S, C> {
+impl<S: ItemStore + IdempotencyStore + UserLimitStore, C: Clock> App<S, C> {
     /// Runs one route for one request and logs one line about it. Never fails: every outcome
     /// is a response.
     pub async fn handle(&self, route: Route, req: Request) -> Result<Response<Body>, Infallible> {
@@ -175,7 +191,10 @@ impl<S: ItemStore + IdempotencyStore, C: Clock> App<S, C> {
             ),
             _ => (req.method().to_string(), String::new()),
         };
-        let outcome = H::respond(self, &req).await;
+        let outcome = match self.admit(route, &req).await {
+            Ok(()) => H::respond(self, &req).await,
+            Err(refused) => Err(refused),
+        };
         let response = match outcome {
             Ok(response) => response,
             Err(Failure::Client(problem)) => problem.with_request_id(&request_id).into_response(),
@@ -197,6 +216,37 @@ impl<S: ItemStore + IdempotencyStore, C: Clock> App<S, C> {
             "request"
         );
         Ok(response)
+    }
+
+    /// The per-user limit, in front of every handler: counts the request against its caller's
+    /// window with one conditional write, or refuses it (429) before the handler makes any call.
+    /// A request without a verified identity is not counted: its handler answers 401 without a
+    /// DynamoDB call. When the counter call itself fails, the request fails as any store call
+    /// does (503 with `Retry-After` when DynamoDB throttles or is unreachable; docs/STACK.md
+    /// says why it does not fail open).
+    async fn admit(&self, route: Route, req: &Request) -> Result<(), Failure> {
+        let Some(limit) = self.user_limit else {
+            return Ok(());
+        };
+        let Ok(owner) = auth::owner(req) else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        let window = limit.window(now);
+        if self
+            .store
+            .count_request(&owner, window, limit.requests())
+            .await?
+        {
+            return Ok(());
+        }
+        telemetry::count("UserRateLimited", route.function_name());
+        Err(Problem::user_rate_limited(
+            limit.requests(),
+            limit.window_seconds(),
+            window.retry_after(now),
+        )
+        .into())
     }
 
     async fn create(&self, req: &Request) -> Result<Response<Body>, Failure> {
@@ -314,7 +364,7 @@ pub(crate) mod handler {
 
     pub(crate) trait Handler {
         const ROUTE: Route;
-        fn respond<S: ItemStore + IdempotencyStore, C: Clock>(
+        fn respond<S: ItemStore + IdempotencyStore + UserLimitStore, C: Clock>(
             app: &App<S, C>,
             req: &Request,
         ) -> impl Future<Output = Result<Response<Body>, Failure>> + Send;
@@ -325,7 +375,7 @@ pub(crate) mod handler {
             pub(crate) struct $name;
             impl Handler for $name {
                 const ROUTE: Route = Route::$route;
-                fn respond<S: ItemStore + IdempotencyStore, C: Clock>(
+                fn respond<S: ItemStore + IdempotencyStore + UserLimitStore, C: Clock>(
                     app: &App<S, C>,
                     req: &Request,
                 ) -> impl Future<Output = Result<Response<Body>, Failure>> + Send {

@@ -19,6 +19,9 @@ pub struct TableSpec {
     pub partition_key: String,
     pub sort_key: String,
     pub time_to_live_attribute: String,
+    /// The partition key prefix of the per-user limit's counters, which the stack's grant for
+    /// them is limited to.
+    pub user_limit_partition_prefix: String,
 }
 
 impl TableSpec {
@@ -116,5 +119,9 @@ mod tests {
         assert_eq!(spec.partition_key, PARTITION_KEY);
         assert_eq!(spec.sort_key, SORT_KEY);
         assert_eq!(spec.time_to_live_attribute, TTL_ATTRIBUTE);
+        assert_eq!(
+            spec.user_limit_partition_prefix,
+            crate::store::record::LIMIT_PREFIX
+        );
     }
 }

@@ -825,3 +825,94 @@ async fn a_create_whose_id_is_taken_by_another_item_is_still_a_conflict() {
         .await
         .assert_problem(409, "someone else's record under this key");
 }
+
+/// The app of [`app_with`] with a per-user limit of 5 requests a minute.
+fn limited_app_with(
+    script: impl Fn(&str, usize) -> Answer + Send + Sync + 'static,
+) -> (TestApp, FakeDynamo) {
+    let (mut app, fake) = app_with(script);
+    app.app.user_limit = items_core::limit::UserLimit::new(5, 60);
+    (app, fake)
+}
+
+const CONDITION_FAILED: Answer = Answer::Error(
+    400,
+    "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+    "The conditional request failed",
+);
+
+#[tokio::test]
+async fn a_request_over_the_user_limit_costs_one_conditional_write_and_nothing_else() {
+    for route in RouteCall::ALL {
+        let case = format!("{route:?} over the limit");
+        let (app, fake) = limited_app_with(|op, _| match op {
+            "UpdateItem" => CONDITION_FAILED,
+            _ => ok("{}"),
+        });
+
+        let r = route.send(&app).await;
+
+        r.assert_problem(429, &case);
+        assert_eq!(
+            r.body["type"], "urn:problem:secure-serverless-backend:user-rate-limited",
+            "{case}"
+        );
+        let retry_after: u32 = r
+            .header("retry-after")
+            .expect("Retry-After")
+            .parse()
+            .expect("seconds");
+        assert!((1..=60).contains(&retry_after), "{case}: {retry_after}");
+        let calls = fake.calls();
+        assert_eq!(calls.len(), 1, "{case}: {calls:?}");
+        let sent: serde_json::Value = serde_json::from_str(&calls[0].body).expect("JSON");
+        assert_eq!(sent["Key"]["PK"]["S"], "LIMIT#alice", "{case}");
+        assert!(
+            sent["Key"]["SK"]["S"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("WINDOW#")),
+            "{case}: {sent}"
+        );
+        assert_eq!(
+            sent["ExpressionAttributeValues"][":limit"]["N"], "5",
+            "{case}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_request_within_the_user_limit_is_counted_first_then_served() {
+    let (app, fake) = limited_app_with(|_, _| ok("{}"));
+
+    let r = app.get("alice", ID).await;
+
+    r.assert_problem(404, "the fake has no item");
+    let operations: Vec<String> = fake.calls().into_iter().map(|c| c.operation).collect();
+    assert_eq!(operations, ["UpdateItem", "GetItem"]);
+}
+
+#[tokio::test]
+async fn a_throttled_or_unreachable_counter_is_a_503_and_the_handler_makes_no_call() {
+    for (case, answer) in [
+        ("throttled", THROTTLING),
+        ("unavailable", INTERNAL_SERVER_ERROR),
+        ("slow", Answer::Slow(Duration::from_secs(5))),
+    ] {
+        let (app, fake) = limited_app_with(move |_, _| answer.clone());
+        let started = Instant::now();
+
+        let r = app.get("alice", ID).await;
+
+        assert_unavailable(&r, case);
+        assert!(
+            started.elapsed() < config::LIMIT_OPERATION_TIMEOUT + Duration::from_millis(500),
+            "{case}: gave up after {:?}",
+            started.elapsed()
+        );
+        assert!(
+            fake.calls().iter().all(|c| c.operation == "UpdateItem"),
+            "{case}: {:?}",
+            fake.calls()
+        );
+    }
+}

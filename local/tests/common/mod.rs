@@ -22,13 +22,14 @@ pub fn secret() -> Vec<u8> {
 }
 
 /// Limits far above anything a test sends, so that only a test that asks for throttling sees it.
-pub const GENEROUS_LIMITS: [(&str, &str); 6] = [
+pub const GENEROUS_LIMITS: [(&str, &str); 7] = [
     ("LOCAL_THROTTLE_RATE", "100000"),
     ("LOCAL_THROTTLE_BURST", "100000"),
     ("LOCAL_USAGE_RATE", "100000"),
     ("LOCAL_USAGE_BURST", "100000"),
     ("LOCAL_QUOTA_LIMIT", "100000000"),
     ("LOCAL_NO_METHOD_THROTTLES", "1"),
+    ("LOCAL_USER_LIMIT_REQUESTS", "1000000"),
 ];
 
 /// DynamoDB Local from `AWS_ENDPOINT_URL_DYNAMODB`, which must be on loopback.

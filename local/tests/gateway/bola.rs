@@ -86,6 +86,7 @@ fn another_users_item_answers_exactly_as_a_missing_one_on_every_route_and_stays_
         ("LOCAL_THROTTLE_RATE", "10000"),
         ("LOCAL_USAGE_BURST", "10000"),
         ("LOCAL_USAGE_RATE", "10000"),
+        ("LOCAL_USER_LIMIT_REQUESTS", "1000000"),
     ]);
     let alice = user(&server, "alice");
     let bob = user(&server, "bob");

@@ -19,6 +19,8 @@ pub fn spawn_server(env: &[(&str, &str)]) -> TestServer {
             "LOCAL_USAGE_RATE",
             "LOCAL_USAGE_BURST",
             "LOCAL_QUOTA_LIMIT",
+            "LOCAL_USER_LIMIT_REQUESTS",
+            "LOCAL_USER_LIMIT_WINDOW",
         ],
         env,
     )

@@ -12,3 +12,4 @@ mod common;
 mod helpers;
 mod hostile;
 mod smoke;
+mod user_limit;

@@ -6,13 +6,14 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::Client;
-use items_core::clock::Timestamp;
+use items_core::clock::{Clock, SystemClock, Timestamp};
 use items_core::domain::{
     Description, Item, ItemId, ItemPatch, Name, NewItem, Owner, Tags, Version,
 };
+use items_core::limit::UserLimit;
 use items_core::store::Expect;
 use items_core::table::TableSpec;
-use items_core::{DynamoStore, ItemStore, Route};
+use items_core::{DynamoStore, ItemStore, Route, UserLimitStore};
 use lambda_emulator::{FunctionProcess, Outcome, RuntimeApi, unpack_bootstrap};
 
 pub use crate::machine::{arch, lambda_dir, machine, root};
@@ -26,6 +27,10 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 const SUB: &str = "7d3c1e2a-5b4f-4c6d-9e8f-0a1b2c3d4e5f";
 /// The time the harness's own items carry.
 const SEEDED_AT: &str = "2026-11-29T00:00:00.000Z";
+/// The per-user limit every measured function runs with: every request is counted, as deployed,
+/// and none is refused.
+const USER_LIMIT_REQUESTS: &str = "1000000";
+const USER_LIMIT_WINDOW_SECONDS: &str = "60";
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -319,9 +324,22 @@ impl Bench {
         let patch =
             ItemPatch::from_json(&fixture_body(Route::UpdateItem, "update")).expect("patch body");
         let now = Timestamp::parse(SEEDED_AT).expect("a timestamp");
+        let limit = UserLimit::new(
+            USER_LIMIT_REQUESTS.parse().expect("a number"),
+            USER_LIMIT_WINDOW_SECONDS.parse().expect("a number"),
+        )
+        .expect("a limit");
         let mut out = Vec::with_capacity(ids.len());
         for &id in ids {
             let t = Instant::now();
+            // The function's calls: the per-user limit's counter write, then the route's own.
+            let counted = store
+                .count_request(&owner, limit.window(SystemClock.now()), limit.requests())
+                .await;
+            assert!(
+                matches!(counted, Ok(true)),
+                "{route:?}: the counter write failed"
+            );
             let ok = match route {
                 Route::CreateItem => {
                     let item = Item {
@@ -365,6 +383,10 @@ impl Bench {
         let mut env = vec![
             ("TABLE_NAME", table),
             ("AWS_ENDPOINT_URL_DYNAMODB", self.settings.endpoint.as_str()),
+            // Every request is counted against the per-user limit, as deployed; the limit is
+            // far above what a run sends, so none is refused.
+            ("USER_LIMIT_REQUESTS", USER_LIMIT_REQUESTS),
+            ("USER_LIMIT_WINDOW_SECONDS", USER_LIMIT_WINDOW_SECONDS),
         ];
         env.extend_from_slice(extra_env);
         let cold_starts = self.settings.cold_starts;

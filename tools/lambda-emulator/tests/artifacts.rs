@@ -107,6 +107,8 @@ impl Running {
         let mut vars = vec![
             ("TABLE_NAME", table),
             ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
+            USER_LIMIT[0],
+            USER_LIMIT[1],
         ];
         vars.extend_from_slice(env);
         let process = FunctionProcess::spawn_for(arch, &bootstrap, &api, function, &vars)
@@ -174,6 +176,7 @@ for_each_arch!(
     each_function_warms_its_connection_during_init_unless_told_not_to,
     a_failed_warm_up_is_a_warning_and_init_goes_on,
     a_malformed_warm_up_setting_fails_init_with_a_sentence,
+    a_missing_or_malformed_user_limit_fails_init_with_a_sentence,
 );
 
 async fn every_release_bootstrap_serves_its_route_from_its_fixtures(arch: Arch) {
@@ -340,8 +343,36 @@ async fn a_malformed_warm_up_setting_fails_init_with_a_sentence(arch: Arch) {
     init_fails_saying(
         arch,
         "list-items",
-        &[("TABLE_NAME", "t"), ("DYNAMODB_WARM_UP", "yes")],
+        &[
+            ("TABLE_NAME", "t"),
+            USER_LIMIT[0],
+            USER_LIMIT[1],
+            ("DYNAMODB_WARM_UP", "yes"),
+        ],
         "DYNAMODB_WARM_UP must be `true` or `false`, not \"yes\"",
+    )
+    .await;
+}
+
+/// The per-user limit every function is started with (the stack sets it from the stage).
+const USER_LIMIT: [(&str, &str); 2] = [
+    ("USER_LIMIT_REQUESTS", "1000"),
+    ("USER_LIMIT_WINDOW_SECONDS", "60"),
+];
+
+async fn a_missing_or_malformed_user_limit_fails_init_with_a_sentence(arch: Arch) {
+    init_fails_saying(
+        arch,
+        "get-item",
+        &[("TABLE_NAME", "t"), USER_LIMIT[1]],
+        "USER_LIMIT_REQUESTS must be a whole number from 1 to 1000000 (the stage's `userLimit`), not unset",
+    )
+    .await;
+    init_fails_saying(
+        arch,
+        "get-item",
+        &[("TABLE_NAME", "t"), USER_LIMIT[0], ("USER_LIMIT_WINDOW_SECONDS", "0")],
+        "USER_LIMIT_WINDOW_SECONDS must be a whole number from 1 to 86400 (the stage's `userLimit`), not \"0\"",
     )
     .await;
 }

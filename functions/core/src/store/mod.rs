@@ -8,6 +8,7 @@
 //! - [`record`]: the keys and the codec between domain values and DynamoDB records;
 //! - `items`: [`ItemStore`] on DynamoDB;
 //! - `idempotency`: [`IdempotencyStore`] on DynamoDB (the records of `crate::idempotency`);
+//! - `limit`: [`UserLimitStore`] on DynamoDB (the per-user limit's counters, `PK = LIMIT#<sub>`);
 //! - [`warm_up`]: the one harmless call a function makes during init.
 
 use std::error::Error as StdError;
@@ -20,9 +21,11 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use crate::clock::Timestamp;
 use crate::domain::{Item, ItemId, ItemPatch, Owner, Version};
 use crate::idempotency::{Claim, Fingerprint, IdempotencyKey, StoredResponse};
+use crate::limit::Window;
 
 mod idempotency;
 mod items;
+mod limit;
 pub mod record;
 pub mod warm_up;
 
@@ -149,7 +152,19 @@ pub trait IdempotencyStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// The DynamoDB adapter of both stores, over one table.
+/// The per-user limit's counters (see [`crate::limit`]).
+pub trait UserLimitStore: Send + Sync {
+    /// Counts one request of `owner` in `window` if fewer than `limit` are counted there:
+    /// `true` when it was counted, `false` (nothing written) when the window is full.
+    fn count_request(
+        &self,
+        owner: &Owner,
+        window: Window,
+        limit: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// The DynamoDB adapter of the stores, over one table.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,

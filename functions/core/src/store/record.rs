@@ -3,7 +3,8 @@
 //!
 //! `PK = USER#<owner>`; `SK = ITEM#<id>` for an item, `SK = IDEMPOTENCY#<key>` for the
 //! idempotency record of one of the owner's keys. Other record kinds take partitions of their own
-//! prefix, never `USER#`.
+//! prefix, never `USER#`: a caller's per-user limit counters are `PK = LIMIT#<sub>`,
+//! `SK = WINDOW#<start>` (see [`crate::limit`]), and the warm-up key is `WARM-UP#`.
 
 use std::collections::HashMap;
 
@@ -25,6 +26,14 @@ pub const OWNER_PREFIX: &str = "USER#";
 pub const ITEM_PREFIX: &str = "ITEM#";
 /// The prefix of an idempotency record's sort key.
 pub const IDEMPOTENCY_PREFIX: &str = "IDEMPOTENCY#";
+
+/// The prefix of a per-user limit counter's partition key: its own partition, so the functions'
+/// grant for it can be limited to this prefix (`dynamodb:LeadingKeys`).
+pub const LIMIT_PREFIX: &str = "LIMIT#";
+/// The prefix of a per-user limit counter's sort key; the window's start (Unix seconds) follows.
+pub const WINDOW_PREFIX: &str = "WINDOW#";
+/// A per-user limit counter's count of requests in its window.
+pub const LIMIT_COUNT_ATTRIBUTE: &str = "requests";
 
 /// An idempotency record's `status`.
 pub const IN_PROGRESS: &str = "IN_PROGRESS";
@@ -71,6 +80,19 @@ pub fn key(partition: String, sort: String) -> Record {
         (PARTITION_KEY.to_owned(), s(partition)),
         (SORT_KEY.to_owned(), s(sort)),
     ])
+}
+
+/// `LIMIT#<sub>`: the partition of a caller's per-user limit counters.
+pub fn limit_partition(owner: &Owner) -> String {
+    format!("{LIMIT_PREFIX}{}", owner.as_str())
+}
+
+/// The key of `owner`'s counter for the window starting at `window_start` (Unix seconds).
+pub fn limit_key(owner: &Owner, window_start: u64) -> Record {
+    key(
+        limit_partition(owner),
+        format!("{WINDOW_PREFIX}{window_start}"),
+    )
 }
 
 pub fn item_key(owner: &Owner, id: ItemId) -> Record {
@@ -243,6 +265,40 @@ mod tests {
             record_to_item(&record),
             Err(StoreError::Corrupt(what)) if what == "bad createdAt"
         ));
+    }
+
+    #[test]
+    fn each_kind_of_record_has_a_partition_prefix_no_other_starts_with() {
+        let owner = Owner::parse("alice").expect("owner");
+        let partitions = [
+            (
+                "items and idempotency",
+                owner_partition(&owner),
+                OWNER_PREFIX,
+            ),
+            ("limit counters", limit_partition(&owner), LIMIT_PREFIX),
+            (
+                "warm-up",
+                super::super::WARM_UP_KEY.to_owned(),
+                super::super::WARM_UP_KEY,
+            ),
+        ];
+        for (kind, partition, prefix) in &partitions {
+            assert!(partition.starts_with(prefix), "{kind}");
+            for (other, _, other_prefix) in &partitions {
+                if kind != other {
+                    assert!(
+                        !partition.starts_with(other_prefix) && !other_prefix.starts_with(prefix),
+                        "{kind} and {other} share a prefix"
+                    );
+                }
+            }
+        }
+        // A sub can hold `#`-free characters only, so no sub turns one partition into another.
+        assert_eq!(Owner::parse("LIMIT#alice"), None);
+        let counter = limit_key(&owner, 1_796_000_160);
+        assert_eq!(counter[PARTITION_KEY], s("LIMIT#alice"));
+        assert_eq!(counter[SORT_KEY], s("WINDOW#1796000160"));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod get;
 mod helpers;
 mod idempotency;
 mod identity;
+mod limit;
 mod list;
 mod update;
 mod warm_up;
