@@ -380,6 +380,8 @@ fn nullable_as_draft4(schema: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(nullable_as_draft4),
         _ => {}
+    }
+}
 
 /// The per-user limit's refusal is in the contract: every operation may answer 429 with the
 /// `TooManyRequests` response, which declares `Retry-After` and shows the functions' own problem
