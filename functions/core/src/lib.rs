@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod cors;
 pub mod cursor;
 pub mod domain;
 pub mod events;
@@ -65,6 +66,7 @@ async fn serve<H: Handler>() -> Result<(), lambda_http::Error> {
             ),
         }
     }
-    let app = App::new(store);
+    let cors = cors::Cors::parse(std::env::var(cors::ALLOW_ORIGINS_VAR).ok().as_deref())?;
+    let app = App::new(store).with_cors(cors);
     lambda_http::run(lambda_http::service_fn(|req| app.handle_as::<H>(req))).await
 }
