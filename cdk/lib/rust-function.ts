@@ -29,6 +29,8 @@ export interface RustFunctionProps {
    * @default true
    */
   readonly dynamodbWarmUp?: boolean;
+  /** The browser origins whose requests get CORS headers (CORS_ALLOW_ORIGINS, comma-separated). */
+  readonly corsAllowOrigins: readonly string[];
   /** The only DynamoDB actions the function may take, on the table's ARN. */
   readonly dynamodbActions: readonly string[];
   /**
@@ -118,7 +120,11 @@ export class RustFunction extends Construct {
       applicationLogLevelV2: props.applicationLogLevel ?? lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       logGroup: this.logGroup,
-      environment: { TABLE_NAME: props.table.tableName, DYNAMODB_WARM_UP: String(props.dynamodbWarmUp ?? true) },
+      environment: {
+        TABLE_NAME: props.table.tableName,
+        DYNAMODB_WARM_UP: String(props.dynamodbWarmUp ?? true),
+        CORS_ALLOW_ORIGINS: props.corsAllowOrigins.join(','),
+      },
     });
   }
 }

@@ -62,12 +62,13 @@ for (const stage of ['dev', 'prod']) {
           {
             Runtime: 'provided.al2023', Handler: 'bootstrap', Architectures: ['arm64'], MemorySize: config.memoryMb,
             Timeout: 10, TracingConfig: { Mode: 'Active' }, LogFormat: 'JSON',
-            ApplicationLogLevel: 'INFO', EnvironmentKeys: ['TABLE_NAME', 'DYNAMODB_WARM_UP'],
+            ApplicationLogLevel: 'INFO', EnvironmentKeys: ['TABLE_NAME', 'DYNAMODB_WARM_UP', 'CORS_ALLOW_ORIGINS'],
           },
           `${op.fn} settings`,
         );
         assert.match(props.Environment.Variables.TABLE_NAME.Ref, /^ItemsTable/, `${op.fn} TABLE_NAME is the items table`);
         assert.equal(props.Environment.Variables.DYNAMODB_WARM_UP, String(config.dynamodbWarmUp), `${op.fn} DYNAMODB_WARM_UP is the stage setting`);
+        assert.equal(props.Environment.Variables.CORS_ALLOW_ORIGINS, config.corsAllowOrigins.join(','), `${op.fn} CORS_ALLOW_ORIGINS is the stage's corsAllowOrigins`);
         assert.match(props.LoggingConfig.LogGroup.Ref, new RegExp(`LogGroup`), `${op.fn} logs to its explicit log group`);
         if (config.reservedConcurrency === null) assert.equal(props.ReservedConcurrentExecutions, undefined);
         else assert.equal(props.ReservedConcurrentExecutions, config.reservedConcurrency, `${op.fn} reserved concurrency`);
