@@ -197,7 +197,7 @@ export function parseStageConfig(stage: string, raw: unknown): StageConfig {
   const origins = c.corsAllowOrigins;
   if (!Array.isArray(origins) || origins.length === 0) fail(`${w}.corsAllowOrigins`, 'must be a non-empty list', origins);
   for (const o of origins) {
-    if (typeof o !== 'string' || !/^https?:\/\/[^/*\s]+$/.test(o)) {
+    if (typeof o !== 'string' || !/^https?:\/\/[^/*\s,]+$/.test(o)) {
       fail(`${w}.corsAllowOrigins`, 'each origin must be scheme://host[:port], no wildcard or path', o);
     }
   }

@@ -26,6 +26,8 @@ export interface RustFunctionProps {
    * @default true
    */
   readonly dynamodbWarmUp?: boolean;
+  /** The browser origins whose requests get CORS headers (CORS_ALLOW_ORIGINS, comma-separated). */
+  readonly corsAllowOrigins: readonly string[];
   /** The only DynamoDB actions the function may take, on the table's ARN. */
   readonly dynamodbActions: readonly string[];
   /**
@@ -144,6 +146,7 @@ export class RustFunction extends Construct {
         DYNAMODB_WARM_UP: String(props.dynamodbWarmUp ?? true),
         USER_LIMIT_REQUESTS: String(requests),
         USER_LIMIT_WINDOW_SECONDS: String(windowSeconds),
+        CORS_ALLOW_ORIGINS: props.corsAllowOrigins.join(','),
       },
     });
   }

@@ -210,6 +210,7 @@ export class SecureServerlessBackendStack extends Stack {
         userLimit: { ...c.userLimit, counterPartitionPrefix: tableSpec.userLimitPartitionPrefix },
         memorySize: c.memoryMb,
         dynamodbWarmUp: c.dynamodbWarmUp,
+        corsAllowOrigins: c.corsAllowOrigins,
         ...(c.reservedConcurrency !== null ? { reservedConcurrentExecutions: c.reservedConcurrency } : {}),
         logRetention,
         removalPolicy,
@@ -224,7 +225,7 @@ export class SecureServerlessBackendStack extends Stack {
       });
       skipCheckov(fn.function, 'CKV_AWS_116', 'Invoked synchronously by API Gateway only; a dead-letter queue applies to asynchronous invocations.');
       skipCheckov(fn.function, 'CKV_AWS_117', 'The function reaches only DynamoDB, CloudWatch and X-Ray public endpoints over TLS with IAM; a VPC would add NAT/endpoint cost and cold-start time without narrowing access.');
-      skipCheckov(fn.function, 'CKV_AWS_173', 'The environment holds only the table name, the warm-up switch and the per-user limit, none a secret; Lambda encrypts environment variables at rest with an AWS managed key.');
+      skipCheckov(fn.function, 'CKV_AWS_173', 'The environment holds only the table name, the warm-up switch, the per-user limit and the allowed CORS origins, none a secret; Lambda encrypts environment variables at rest with an AWS managed key.');
       if (c.reservedConcurrency === null) {
         skipCheckov(fn.function, 'CKV_AWS_115', 'No reserved concurrency in this stage by the stage setting "reservedConcurrency" (config/stages.json): new accounts have too little concurrency to reserve; staging and prod reserve it.');
       }

@@ -49,6 +49,8 @@ describe('config/stages.json', () => {
     assert.throws(() => parseStageConfig('prod', bad({ logRetentionDays: 10 })), /stages\.prod\.logRetentionDays: must be one of 1, 3, 5, 7, 14, 30.* \(got 10\)/);
     assert.throws(() => parseStageConfig('prod', bad({ throttle: { rateLimit: 100, burstLimit: 10 } })), /stages\.prod\.throttle\.burstLimit: must be at least rateLimit \(100\) \(got 10\)/);
     assert.throws(() => parseStageConfig('prod', bad({ corsAllowOrigins: ['*'] })), /corsAllowOrigins: each origin must be scheme:\/\/host\[:port\], no wildcard or path \(got "\*"\)/);
+    // The functions receive the list comma-separated (CORS_ALLOW_ORIGINS): a comma is no part of an origin.
+    assert.throws(() => parseStageConfig('prod', bad({ corsAllowOrigins: ['https://a.com,b.com'] })), /corsAllowOrigins: each origin/);
     assert.throws(() => parseStageConfig('prod', bad({ dynamodbWarmUp: 'yes' })), /stages\.prod\.dynamodbWarmUp: must be true or false \(got "yes"\)/);
     assert.throws(() => parseStageConfig('prod', bad({ mfa: 'on' })), /stages\.prod\.mfa: must be one of OFF, OPTIONAL, REQUIRED \(got "on"\)/);
     assert.throws(() => parseStageConfig('prod', bad({ reservedConcurrency: 0 })), /reservedConcurrency: must be an integer from 1 to 1000 \(got 0\)/);

@@ -62,7 +62,7 @@ for (const stage of ['dev', 'prod']) {
           {
             Runtime: 'provided.al2023', Handler: 'bootstrap', Architectures: ['arm64'], MemorySize: config.memoryMb,
             Timeout: 10, TracingConfig: { Mode: 'Active' }, LogFormat: 'JSON',
-            ApplicationLogLevel: 'INFO', EnvironmentKeys: ['TABLE_NAME', 'DYNAMODB_WARM_UP', 'USER_LIMIT_REQUESTS', 'USER_LIMIT_WINDOW_SECONDS'],
+            ApplicationLogLevel: 'INFO', EnvironmentKeys: ['TABLE_NAME', 'DYNAMODB_WARM_UP', 'USER_LIMIT_REQUESTS', 'USER_LIMIT_WINDOW_SECONDS', 'CORS_ALLOW_ORIGINS'],
           },
           `${op.fn} settings`,
         );
@@ -70,6 +70,7 @@ for (const stage of ['dev', 'prod']) {
         assert.equal(props.Environment.Variables.DYNAMODB_WARM_UP, String(config.dynamodbWarmUp), `${op.fn} DYNAMODB_WARM_UP is the stage setting`);
         assert.equal(props.Environment.Variables.USER_LIMIT_REQUESTS, String(config.userLimit.requests), `${op.fn} USER_LIMIT_REQUESTS is the stage setting`);
         assert.equal(props.Environment.Variables.USER_LIMIT_WINDOW_SECONDS, String(config.userLimit.windowSeconds), `${op.fn} USER_LIMIT_WINDOW_SECONDS is the stage setting`);
+        assert.equal(props.Environment.Variables.CORS_ALLOW_ORIGINS, config.corsAllowOrigins.join(','), `${op.fn} CORS_ALLOW_ORIGINS is the stage's corsAllowOrigins`);
         assert.match(props.LoggingConfig.LogGroup.Ref, new RegExp(`LogGroup`), `${op.fn} logs to its explicit log group`);
         if (config.reservedConcurrency === null) assert.equal(props.ReservedConcurrentExecutions, undefined);
         else assert.equal(props.ReservedConcurrentExecutions, config.reservedConcurrency, `${op.fn} reserved concurrency`);

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod cors;
 pub mod cursor;
 pub mod domain;
 pub mod events;
@@ -67,6 +68,9 @@ async fn serve<H: Handler>() -> Result<(), lambda_http::Error> {
             ),
         }
     }
-    let app = App::new(store).with_user_limit(user_limit);
+    let cors = cors::Cors::parse(std::env::var(cors::ALLOW_ORIGINS_VAR).ok().as_deref())?;
+    let app = App::new(store)
+        .with_user_limit(user_limit)
+        .with_cors(cors);
     lambda_http::run(lambda_http::service_fn(|req| app.handle_as::<H>(req))).await
 }

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::auth;
 use crate::clock::{Clock, SystemClock};
+use crate::cors::Cors;
 use crate::cursor::Cursor;
 use crate::domain::{Item, ItemId, ItemPatch, NewItem, Version};
 use crate::http::{self as h, IfMatch, Problem, ProblemKind};
@@ -134,6 +135,8 @@ pub struct App<S, C = SystemClock> {
     pub clock: C,
     /// None: no per-user limit (tests of other behaviour; every function sets one).
     pub user_limit: Option<UserLimit>,
+    /// Which origins get CORS headers; none unless [`App::with_cors`] says.
+    pub cors: Cors,
 }
 
 impl<S> App<S> {
@@ -149,6 +152,7 @@ impl<S, C> App<S, C> {
             store,
             clock,
             user_limit: None,
+            cors: Cors::default(),
         }
     }
 
@@ -159,6 +163,12 @@ impl<S, C> App<S, C> {
             user_limit: Some(limit),
             ..self
         }
+    }
+
+    /// The same application answering the browser origins `cors` allows.
+    #[must_use]
+    pub fn with_cors(self, cors: Cors) -> Self {
+        Self { cors, ..self }
     }
 }
 
@@ -195,7 +205,7 @@ impl<S: ItemStore + IdempotencyStore + UserLimitStore, C: Clock> App<S, C> {
             Ok(()) => H::respond(self, &req).await,
             Err(refused) => Err(refused),
         };
-        let response = match outcome {
+        let mut response = match outcome {
             Ok(response) => response,
             Err(Failure::Client(problem)) => problem.with_request_id(&request_id).into_response(),
             Err(Failure::Store(error)) => {
@@ -206,6 +216,8 @@ impl<S: ItemStore + IdempotencyStore + UserLimitStore, C: Clock> App<S, C> {
                 problem.with_request_id(&request_id).into_response()
             }
         };
+        // Every answer of every route passes here.
+        self.cors.apply(req.headers(), response.headers_mut());
         tracing::info!(
             requestId = %request_id,
             function = route.function_name(),
@@ -484,6 +496,42 @@ mod tests {
     fn every_route_has_a_distinct_function_name() {
         for r in Route::ALL {
             assert_eq!(Route::from_function_name(r.function_name()), Some(r));
+        }
+    }
+
+    /// CORS is applied where every route's answer passes: here a problem answer given before
+    /// any store call (the store points at a closed port and is never reached).
+    #[tokio::test]
+    async fn every_answer_carries_cors_for_an_allowed_origin_only() {
+        use crate::cors::Cors;
+        let store = crate::DynamoStore::new(
+            crate::config::dynamodb_local_client("http://127.0.0.1:9").expect("client"),
+            "t".to_owned(),
+        );
+        let app =
+            App::new(store).with_cors(Cors::parse(Some("https://app.example.com")).expect("cors"));
+        for (origin, allowed) in [
+            ("https://app.example.com", true),
+            ("https://evil.example.com", false),
+        ] {
+            for route in Route::ALL {
+                let req = lambda_http::http::Request::builder()
+                    .method(Method::OPTIONS)
+                    .uri("https://api.example.com/v1/items")
+                    .header(header::ORIGIN, origin)
+                    .body(Body::Empty)
+                    .expect("request");
+                let res = app.handle(route, req).await.expect("infallible");
+                assert_eq!(res.status(), 404, "{route:?}");
+                assert_eq!(res.headers()[header::VARY], "Origin");
+                assert_eq!(
+                    res.headers()
+                        .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                        .map(|v| v.as_bytes()),
+                    allowed.then_some(origin.as_bytes()),
+                    "{route:?} {origin}"
+                );
+            }
         }
     }
 
