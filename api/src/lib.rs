@@ -399,7 +399,18 @@ pub struct GatewayResponse {
 pub struct GatewayResponses {
     pub content_type: String,
     pub type_prefix: String,
+    pub cors: CorsSpec,
     pub responses: Vec<GatewayResponse>,
+}
+
+/// CORS as the stage answers browsers: the preflight's allowed headers and lifetime, and the
+/// headers every answer to an allowed origin exposes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CorsSpec {
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age_seconds: u32,
 }
 
 impl GatewayResponses {

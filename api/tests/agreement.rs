@@ -438,3 +438,35 @@ fn the_user_limits_429_is_on_every_operation_and_matches_the_functions() {
         assert!(errors.is_empty(), "{body} {errors:?}");
     }
 }
+
+/// The headers a browser may read are named once for the gateway (api/gateway-responses.json's
+/// `cors`) and once in the functions (`items_core::cors::EXPOSE_HEADERS`): the same list; and
+/// the preflight allows every request header the contract's operations take.
+#[test]
+fn cors_lists_agree_with_the_functions_and_the_contract() {
+    let spec = api_contract::GatewayResponses::load()
+        .expect("gateway responses")
+        .cors;
+    assert_eq!(
+        spec.expose_headers,
+        items_core::cors::EXPOSE_HEADERS.to_vec()
+    );
+    let contract = Contract::load().expect("contract");
+    for op in contract.operations().expect("operations") {
+        for p in op
+            .parameters
+            .iter()
+            .filter(|p| p.location == Location::Header)
+        {
+            assert!(
+                spec.allow_headers
+                    .iter()
+                    .any(|h| h.eq_ignore_ascii_case(&p.name)),
+                "{} {}: the preflight allows {}",
+                op.method,
+                op.path,
+                p.name
+            );
+        }
+    }
+}

@@ -13,9 +13,17 @@ export interface GatewayResponseSpec {
   readonly retryAfter?: number;
 }
 
+/** CORS as the stage answers browsers (the functions expose the same headers). */
+export interface CorsSpec {
+  readonly allowHeaders: readonly string[];
+  readonly exposeHeaders: readonly string[];
+  readonly maxAgeSeconds: number;
+}
+
 export interface GatewayResponsesSpec {
   readonly contentType: string;
   readonly typePrefix: string;
+  readonly cors: CorsSpec;
   readonly responses: readonly GatewayResponseSpec[];
 }
 
@@ -27,6 +35,11 @@ export function loadGatewayResponses(file: string): GatewayResponsesSpec {
   if (typeof raw.contentType !== 'string') bad('contentType must be a string', raw.contentType);
   if (typeof raw.typePrefix !== 'string') bad('typePrefix must be a string', raw.typePrefix);
   if (!Array.isArray(raw.responses)) bad('responses must be a list', raw.responses);
+  const cors = raw.cors as CorsSpec | undefined;
+  const headerList = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every((h) => typeof h === 'string' && /^[A-Za-z0-9-]+$/.test(h));
+  if (!cors || !headerList(cors.allowHeaders) || !headerList(cors.exposeHeaders) || !(Number.isInteger(cors.maxAgeSeconds) && cors.maxAgeSeconds > 0)) {
+    bad('cors must be {allowHeaders, exposeHeaders: non-empty lists of header names, maxAgeSeconds: a positive whole number}', raw.cors);
+  }
   const seen = new Set<string>();
   for (const r of raw.responses as GatewayResponseSpec[]) {
     if (!/^[A-Z_0-9]+$/.test(r.responseType)) bad('responseType must be an API Gateway response type', r.responseType);
@@ -41,11 +54,22 @@ export function loadGatewayResponses(file: string): GatewayResponsesSpec {
   return raw as unknown as GatewayResponsesSpec;
 }
 
-/** The response's headers, as API Gateway's static values (each single-quoted). */
-export function responseHeaders(spec: GatewayResponsesSpec, r: GatewayResponseSpec): Record<string, string> {
+/**
+ * The response's headers: static values (single-quoted) or a request header API Gateway copies.
+ * CORS: a gateway response cannot choose among origins (its headers are static or copied from
+ * the request, its template is no VTL), so with one allowed origin it names that origin and with
+ * several it echoes the request's `Origin`, whatever it is. Its body holds no data (the problem
+ * type, title, API Gateway's message and the request id), so a page on another origin learns
+ * nothing from reading it that the status alone would not tell (docs/STACK.md, "CORS").
+ */
+export function responseHeaders(spec: GatewayResponsesSpec, r: GatewayResponseSpec, corsAllowOrigins: readonly string[]): Record<string, string> {
+  if (corsAllowOrigins.length === 0) throw new Error('gateway responses need at least one allowed CORS origin');
   return {
     'Content-Type': `'${spec.contentType}'`,
     ...(r.retryAfter !== undefined ? { 'Retry-After': `'${r.retryAfter}'` } : {}),
+    'Access-Control-Allow-Origin': corsAllowOrigins.length === 1 ? `'${corsAllowOrigins[0]}'` : 'method.request.header.Origin',
+    'Access-Control-Expose-Headers': `'${spec.cors.exposeHeaders.join(',')}'`,
+    Vary: "'Origin'",
   };
 }
 

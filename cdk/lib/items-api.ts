@@ -216,10 +216,10 @@ export class ItemsApi extends Construct {
     for (const path of new Set(props.contract.operations.map((op) => op.path))) {
       const preflight = resourceFor(path).addCorsPreflight({
         allowOrigins: [...props.corsAllowOrigins],
-        allowHeaders: ['Authorization', 'Content-Type', 'X-Api-Key', 'If-Match', 'Idempotency-Key'],
+        allowHeaders: [...props.gatewayResponses.cors.allowHeaders],
         allowMethods: props.contract.operations.filter((o) => o.path === path).map((o) => o.method),
-        exposeHeaders: ['ETag', 'Location', 'Retry-After'],
-        maxAge: Duration.hours(1),
+        exposeHeaders: [...props.gatewayResponses.cors.exposeHeaders],
+        maxAge: Duration.seconds(props.gatewayResponses.cors.maxAgeSeconds),
       });
       skipCheckov(preflight, 'CKV_AWS_59', 'CORS preflight (OPTIONS) is a mock integration returning CORS headers only; browsers send it without credentials or an API key.');
     }
@@ -228,7 +228,7 @@ export class ItemsApi extends Construct {
       this.api.addGatewayResponse(`Response${r.responseType}`, {
         type: apigw.ResponseType.of(r.responseType),
         ...(r.statusCode !== null ? { statusCode: String(r.statusCode) } : {}),
-        responseHeaders: responseHeaders(props.gatewayResponses, r),
+        responseHeaders: responseHeaders(props.gatewayResponses, r, props.corsAllowOrigins),
         templates: { 'application/json': problemTemplate(props.gatewayResponses, r) },
       });
     }

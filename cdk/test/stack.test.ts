@@ -200,6 +200,8 @@ for (const stage of ['dev', 'prod']) {
         const text = JSON.stringify(o.Properties!.Integration);
         for (const origin of config.corsAllowOrigins) assert.ok(text.includes(origin), `preflight allows ${origin}`);
         assert.ok(!text.includes("'*'"), 'no wildcard origin');
+        for (const h of [...GATEWAY_RESPONSES.cors.allowHeaders, ...GATEWAY_RESPONSES.cors.exposeHeaders]) assert.ok(text.includes(h), `preflight names ${h}`);
+        assert.ok(text.includes(`'${GATEWAY_RESPONSES.cors.maxAgeSeconds}'`), 'preflight max age');
       }
     });
 
@@ -278,7 +280,12 @@ for (const stage of ['dev', 'prod']) {
         assert.deepEqual(r.ResponseParameters, {
           'gatewayresponse.header.Content-Type': `'${GATEWAY_RESPONSES.contentType}'`,
           ...(spec.retryAfter !== undefined ? { 'gatewayresponse.header.Retry-After': `'${spec.retryAfter}'` } : {}),
-        });
+          // CORS on every gateway answer: one allowed origin by name, several by echoing the request's.
+          'gatewayresponse.header.Access-Control-Allow-Origin':
+            config.corsAllowOrigins.length === 1 ? `'${config.corsAllowOrigins[0]}'` : 'method.request.header.Origin',
+          'gatewayresponse.header.Access-Control-Expose-Headers': `'${GATEWAY_RESPONSES.cors.exposeHeaders.join(',')}'`,
+          'gatewayresponse.header.Vary': "'Origin'",
+        }, `${spec.responseType} headers`);
         const body: string = r.ResponseTemplates['application/json'];
         assert.ok(body.includes('"requestId":"$context.requestId"'), `${spec.responseType} carries the request id`);
         assert.ok(body.includes(`"type":"${GATEWAY_RESPONSES.typePrefix}${spec.problem}"`), `${spec.responseType} type`);

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Parser;
+use items_core::cors::Cors;
 use items_core::limit::{MAX_REQUESTS, MAX_WINDOW_SECONDS, UserLimit};
 use serde::Deserialize;
 
@@ -281,6 +282,20 @@ impl UserLimitSetting {
     }
 }
 
+/// The `stage` entry's `corsAllowOrigins` of a stages file's text, comma-separated as the stack
+/// hands them to the functions.
+fn stage_cors_origins(text: &str, stage: &str) -> Result<String, String> {
+    let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    doc.pointer(&format!("/stages/{stage}/corsAllowOrigins"))
+        .and_then(serde_json::Value::as_array)
+        .and_then(|list| list.iter().map(|o| o.as_str()).collect::<Option<Vec<_>>>())
+        .filter(|list| !list.is_empty())
+        .map(|list| list.join(","))
+        .ok_or_else(|| {
+            format!("stage {stage:?}: corsAllowOrigins must be a non-empty list of origins")
+        })
+}
+
 /// The environment variable of `--dynamodb-endpoint`.
 pub const ENDPOINT_VAR: &str = "AWS_ENDPOINT_URL_DYNAMODB";
 /// Environment only (never a flag, so that it never shows in a process list): a fixed signing
@@ -328,6 +343,9 @@ pub struct Cli {
     /// DAY, WEEK or MONTH
     #[arg(long, env = "LOCAL_QUOTA_PERIOD", value_name = "P")]
     pub quota_period: Option<QuotaPeriod>,
+    /// Browser origins allowed by CORS, comma-separated [default: the stage's corsAllowOrigins]
+    #[arg(long, env = "LOCAL_CORS_ALLOW_ORIGINS", value_name = "ORIGINS")]
+    pub cors_allow_origins: Option<String>,
     /// The API reference page served at /_local/docs [default: target/docs/index.html, built by make docs]
     #[arg(long, env = "LOCAL_DOCS_PAGE", value_name = "PATH")]
     pub docs_page: Option<PathBuf>,
@@ -401,6 +419,8 @@ pub struct Settings {
     pub jwt_secret: Option<Vec<u8>>,
     /// The page `/_local/docs` serves.
     pub docs_page: PathBuf,
+    /// The browser origins CORS allows: the functions', the preflight's and the gateway's.
+    pub cors: Cors,
 }
 
 impl Settings {
@@ -432,6 +452,16 @@ impl Settings {
             user_limit.window_seconds = v;
         }
         let user_limit = user_limit.limit().map_err(usage)?;
+        let origins = match cli.cors_allow_origins {
+            Some(list) => list,
+            None => stage_cors_origins(&text, &cli.stage).map_err(|detail| {
+                ConfigError::StagesInvalid {
+                    path: stages_file.display().to_string(),
+                    detail,
+                }
+            })?,
+        };
+        let cors = Cors::parse(Some(&origins)).map_err(|e| usage(e.to_string()))?;
         if let Some(v) = cli.throttle_rate {
             limits.throttle.rate_limit = v;
         }
@@ -478,6 +508,7 @@ impl Settings {
             docs_page: cli
                 .docs_page
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DOCS_PAGE)),
+            cors,
         })
     }
 }

@@ -15,11 +15,13 @@ use api_contract::{Contract, GatewayResponses, Location, Operation};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
-use hyper::{Request, Response};
+use hyper::{Method, Request, Response};
+use items_core::cors::Cors;
 use items_core::events::ProxyEvent;
 use items_core::{App, DynamoStore, Route};
 use serde_json::Value;
 
+use crate::cors;
 use crate::credentials;
 use crate::identity::{self, Identity};
 use crate::reference;
@@ -76,6 +78,8 @@ pub struct Gateway {
     app: App<DynamoStore>,
     /// The API reference page `/_local/docs` serves.
     docs_page: Option<PathBuf>,
+    /// The browser origins the stage allows (the preflight's and the gateway answers' CORS).
+    cors: Cors,
 }
 
 impl fmt::Debug for Gateway {
@@ -152,7 +156,16 @@ impl Gateway {
             throttles,
             app,
             docs_page: None,
+            cors: Cors::default(),
         })
+    }
+
+    /// Answers browsers on `cors`'s origins as the stage does: preflights and the CORS headers
+    /// of the gateway's own answers (the functions' answers get theirs from the app).
+    #[must_use]
+    pub fn with_cors(mut self, cors: Cors) -> Self {
+        self.cors = cors;
+        self
     }
 
     /// Serves `page` (what `make docs` builds) at `/_local/docs`.
@@ -176,6 +189,7 @@ impl Gateway {
         let request_id = uuid::Uuid::new_v4().to_string();
         let method = req.method().to_string();
         let path = req.uri().path().to_owned();
+        let origin = req.headers().get(header::ORIGIN).cloned();
         let mut trace = Trace::default();
         let mut response = match Arc::clone(&self)
             .process(req, &request_id, peer, &mut trace)
@@ -184,7 +198,14 @@ impl Gateway {
             Ok(r) => r,
             Err(e) => {
                 trace.response_type = Some(e.response_type);
-                self.render(&e, &request_id)
+                let mut response = self.render(&e, &request_id);
+                cors::gateway_answer(
+                    &self.cors,
+                    &self.responses.cors,
+                    origin.as_ref(),
+                    response.headers_mut(),
+                );
+                response
             }
         };
         if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -233,6 +254,27 @@ impl Gateway {
 
         // 1. Stage throttling.
         self.throttles.stage(now).map_err(refusal)?;
+
+        // The CORS preflight: the stack's OPTIONS method on every path with operations, a mock
+        // integration without authorizer or API key.
+        if req.method() == Method::OPTIONS {
+            let methods: Vec<&str> = self
+                .operations
+                .iter()
+                .filter(|c| c.op.match_path(&path).is_some())
+                .map(|c| c.op.method.as_str())
+                .collect();
+            if methods.is_empty() {
+                return Err(GatewayError::no_route());
+            }
+            trace.resource = Some(path.clone());
+            return Ok(cors::preflight(
+                &self.cors,
+                &self.responses.cors,
+                &methods,
+                req.headers().get(header::ORIGIN),
+            ));
+        }
 
         // 2. Routing: an unknown path or method is MISSING_AUTHENTICATION_TOKEN.
         let (compiled, path_parameters) = self

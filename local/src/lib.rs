@@ -8,6 +8,7 @@
 //! answers until told to stop.
 
 pub mod config;
+pub mod cors;
 pub mod credentials;
 pub mod gateway;
 pub mod identity;
@@ -121,7 +122,8 @@ pub async fn start(settings: &Settings) -> Result<Started, StartError> {
     let client = items_core::config::dynamodb_local_client(&settings.dynamodb_endpoint)?;
     let table_created = ensure_table(&client, &settings.dynamodb_endpoint, &settings.table).await?;
     let app = App::new(DynamoStore::new(client, settings.table.clone()))
-        .with_user_limit(settings.user_limit);
+        .with_user_limit(settings.user_limit)
+        .with_cors(settings.cors.clone());
     let gateway = Gateway::new(
         &contract,
         responses,
@@ -129,7 +131,8 @@ pub async fn start(settings: &Settings) -> Result<Started, StartError> {
         Throttles::new(settings.limits.clone()),
         app,
     )?
-    .with_docs_page(settings.docs_page.clone());
+    .with_docs_page(settings.docs_page.clone())
+    .with_cors(settings.cors.clone());
     let listener = TcpListener::bind(("127.0.0.1", settings.port))
         .await
         .map_err(|source| match source.kind() {

@@ -12,6 +12,8 @@ pub const ALLOW_ORIGINS_VAR: &str = "CORS_ALLOW_ORIGINS";
 /// The response headers a browser app may read beyond the CORS-safelisted ones: those the
 /// contract's responses declare (`api/tests/agreement.rs` checks they agree).
 pub const EXPOSE_HEADERS: [&str; 4] = ["ETag", "Location", "Retry-After", "Idempotent-Replayed"];
+/// [`EXPOSE_HEADERS`] as the header's value.
+const EXPOSE_HEADERS_VALUE: &str = "ETag,Location,Retry-After,Idempotent-Replayed";
 
 /// One origin as browsers send it: `http(s)://host[:port]`, no path, wildcard, space or comma
 /// (the rule `cdk/lib/config.ts` applies to `corsAllowOrigins`).
@@ -79,7 +81,7 @@ impl Cors {
             response_headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
             response_headers.insert(
                 header::ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("ETag,Location,Retry-After,Idempotent-Replayed"),
+                HeaderValue::from_static(EXPOSE_HEADERS_VALUE),
             );
         }
     }
@@ -97,6 +99,11 @@ mod tests {
         let mut res = HeaderMap::new();
         cors.apply(&req, &mut res);
         res
+    }
+
+    #[test]
+    fn the_exposed_headers_value_is_the_list() {
+        assert_eq!(EXPOSE_HEADERS_VALUE, EXPOSE_HEADERS.join(","));
     }
 
     #[test]

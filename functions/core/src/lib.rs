@@ -69,8 +69,6 @@ async fn serve<H: Handler>() -> Result<(), lambda_http::Error> {
         }
     }
     let cors = cors::Cors::parse(std::env::var(cors::ALLOW_ORIGINS_VAR).ok().as_deref())?;
-    let app = App::new(store)
-        .with_user_limit(user_limit)
-        .with_cors(cors);
+    let app = App::new(store).with_user_limit(user_limit).with_cors(cors);
     lambda_http::run(lambda_http::service_fn(|req| app.handle_as::<H>(req))).await
 }

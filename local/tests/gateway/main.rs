@@ -9,6 +9,7 @@ mod bola;
 mod clients;
 #[path = "../common/mod.rs"]
 mod common;
+mod cors;
 mod helpers;
 mod hostile;
 mod smoke;
