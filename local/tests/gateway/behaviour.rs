@@ -250,7 +250,7 @@ fn unknown_routes_and_methods_are_404_problems() {
             "POST",
             "/v1/items/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
         ),
-        ("OPTIONS", "OPTIONS", "/v1/items"),
+        ("OPTIONS where no operation is", "OPTIONS", "/v1/other"),
     ] {
         // Without credentials too: routing comes before the authorizer.
         for headers in [&auth[..], &[][..]] {

@@ -11,6 +11,8 @@ use crate::helpers::{TestServer, assert_gateway_problem, request, spawn_server};
 /// throttle is a burst of 2 that never refills, mobile's quota is 3 requests a day.
 const TWO_PLANS: &str = r#"{"stages":{"dev":{
     "throttle":{"rateLimit":100000,"burstLimit":100000},
+    "userLimit":{"requests":1000000,"windowSeconds":60},
+    "corsAllowOrigins":["http://localhost:3000"],
     "clients":{
         "web":{"rateLimit":0.001,"burstLimit":2,"quotaLimit":1000,"quotaPeriod":"DAY"},
         "mobile":{"rateLimit":100000,"burstLimit":100000,"quotaLimit":3,"quotaPeriod":"DAY"}}}}}"#;
